@@ -1,0 +1,339 @@
+//! Configuration: built once, shared by every association (`Arc<Config>`).
+
+use crate::cert::{Certificate, Fingerprint};
+use crate::error::Error;
+use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
+use crate::time::WallClock;
+use crate::verify::RootStore;
+use std::sync::Arc;
+
+/// How the peer is authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerVerification {
+    /// Pinned fingerprints when the association has any, else the webpki roots.
+    #[default]
+    Auto,
+    /// Only pinned SDP fingerprints.
+    Fingerprint,
+    /// Only webpki chain (and, for a client, name) validation.
+    WebPki,
+    /// Accept any certificate. For tests and diagnostics only: it lets anyone in.
+    DangerousAcceptAny,
+}
+
+/// extended_master_secret policy (RFC 7627).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExtendedMasterSecret {
+    /// Offer it and fail the handshake if the peer does not (RFC 7627 §5.2, RFC 7925).
+    #[default]
+    Require,
+    /// Offer it and use it when the peer agrees.
+    Request,
+    /// Never offer or accept it.
+    Disable,
+}
+
+/// Whether a server asks for a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    #[default]
+    None,
+    /// Ask; an empty Certificate is accepted.
+    Request,
+    /// Ask; an empty Certificate fails the handshake.
+    Require,
+}
+
+/// The suites we implement, in our default preference order (RFC 8827 makes the first mandatory).
+pub const DEFAULT_CIPHER_SUITES: &[CipherSuite] = &[
+    CipherSuite::EcdheEcdsaAes128GcmSha256,
+    CipherSuite::EcdheEcdsaAes256GcmSha384,
+    CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+    CipherSuite::EcdheRsaAes128GcmSha256,
+    CipherSuite::EcdheRsaAes256GcmSha384,
+    CipherSuite::EcdheRsaChacha20Poly1305Sha256,
+];
+
+/// The groups we implement, in default preference order.
+pub const DEFAULT_GROUPS: &[NamedGroup] = &[
+    NamedGroup::X25519,
+    NamedGroup::Secp256r1,
+    NamedGroup::Secp384r1,
+];
+
+/// Immutable settings shared by many associations.
+#[derive(Debug)]
+pub struct Config {
+    pub(crate) versions: Vec<ProtocolVersion>,
+    pub(crate) cipher_suites: Vec<CipherSuite>,
+    pub(crate) groups: Vec<NamedGroup>,
+    pub(crate) certificate: Option<Certificate>,
+    pub(crate) verification: PeerVerification,
+    pub(crate) roots: RootStore,
+    pub(crate) fingerprints: Vec<Fingerprint>,
+    pub(crate) client_auth: ClientAuth,
+    pub(crate) ems: ExtendedMasterSecret,
+    pub(crate) cookie_exchange: bool,
+    pub(crate) cookie_secret: [u8; 32],
+    pub(crate) cookie_lifetime_ms: u64,
+    pub(crate) mtu: u16,
+    pub(crate) initial_rto_ms: u64,
+    pub(crate) max_rto_ms: u64,
+    pub(crate) handshake_timeout_ms: u64,
+    pub(crate) alpn: Vec<Vec<u8>>,
+    pub(crate) srtp_profiles: Vec<u16>,
+    pub(crate) srtp_mki: Vec<u8>,
+    pub(crate) rng_seed: Option<u64>,
+    pub(crate) wall_clock: WallClock,
+    pub(crate) max_handshake_message: usize,
+    pub(crate) max_cert_chain: usize,
+    pub(crate) max_queued_records: usize,
+}
+
+impl Config {
+    /// Starts a builder with the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::new()
+    }
+
+    /// The configured MTU (largest datagram we emit).
+    pub fn mtu(&self) -> u16 {
+        self.mtu
+    }
+
+    /// Whether the server performs the HelloVerifyRequest cookie exchange.
+    pub fn cookie_exchange(&self) -> bool {
+        self.cookie_exchange
+    }
+}
+
+/// Builds a [`Config`].
+///
+/// ```
+/// use dtls_proto::{Certificate, Config};
+/// let cert = Certificate::generate("example").unwrap();
+/// let config = Config::builder().certificate(cert).mtu(1200).build().unwrap();
+/// assert_eq!(config.mtu(), 1200);
+/// ```
+#[derive(Debug)]
+pub struct ConfigBuilder {
+    c: Config,
+    error: Option<String>,
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConfigBuilder {
+    /// Defaults: DTLS 1.2, all six suites, X25519/P-256/P-384, EMS required, cookies on,
+    /// MTU 1200, RTO 1 s doubling to 60 s, 60 s handshake deadline.
+    pub fn new() -> Self {
+        let mut secret = [0u8; 32];
+        let error = crate::crypto::rng::Rng::system()
+            .fill(&mut secret)
+            .err()
+            .map(|_| "cannot draw a cookie secret".to_string());
+        ConfigBuilder {
+            c: Config {
+                versions: vec![ProtocolVersion::Dtls12],
+                cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+                groups: DEFAULT_GROUPS.to_vec(),
+                certificate: None,
+                verification: PeerVerification::Auto,
+                roots: RootStore::new(),
+                fingerprints: Vec::new(),
+                client_auth: ClientAuth::None,
+                ems: ExtendedMasterSecret::Require,
+                cookie_exchange: true,
+                cookie_secret: secret,
+                cookie_lifetime_ms: 60_000,
+                mtu: 1200,
+                initial_rto_ms: 1000,
+                max_rto_ms: 60_000,
+                handshake_timeout_ms: 60_000,
+                alpn: Vec::new(),
+                srtp_profiles: Vec::new(),
+                srtp_mki: Vec::new(),
+                rng_seed: None,
+                wall_clock: WallClock::system(),
+                max_handshake_message: 64 * 1024,
+                max_cert_chain: 10,
+                max_queued_records: 256,
+            },
+            error,
+        }
+    }
+
+    /// Protocol versions to offer or accept.
+    pub fn versions(mut self, versions: &[ProtocolVersion]) -> Self {
+        self.c.versions = versions.to_vec();
+        self
+    }
+
+    /// Cipher suites in preference order (the server's order decides).
+    pub fn cipher_suites(mut self, suites: &[CipherSuite]) -> Self {
+        self.c.cipher_suites = suites.to_vec();
+        self
+    }
+
+    /// Key-exchange groups in preference order.
+    pub fn groups(mut self, groups: &[NamedGroup]) -> Self {
+        self.c.groups = groups.to_vec();
+        self
+    }
+
+    /// Our certificate chain and key.
+    pub fn certificate(mut self, cert: Certificate) -> Self {
+        self.c.certificate = Some(cert);
+        self
+    }
+
+    /// How to authenticate the peer.
+    pub fn peer_verification(mut self, mode: PeerVerification) -> Self {
+        self.c.verification = mode;
+        self
+    }
+
+    /// Adds trust anchors from PEM.
+    pub fn root_certificates_pem(mut self, pem: &[u8]) -> Self {
+        if let Err(e) = self.c.roots.add_pem(pem) {
+            self.error.get_or_insert(format!("root certificates: {e}"));
+        }
+        self
+    }
+
+    /// Pins a peer fingerprint for every association made from this config.
+    pub fn peer_fingerprint(mut self, fp: Fingerprint) -> Self {
+        self.c.fingerprints.push(fp);
+        self
+    }
+
+    /// Server: ask for (and optionally require) a client certificate.
+    pub fn client_auth(mut self, mode: ClientAuth) -> Self {
+        self.c.client_auth = mode;
+        self
+    }
+
+    /// Server: shorthand for `client_auth(Require)` / `client_auth(None)`.
+    pub fn require_client_certificate(self, required: bool) -> Self {
+        self.client_auth(if required {
+            ClientAuth::Require
+        } else {
+            ClientAuth::None
+        })
+    }
+
+    /// extended_master_secret policy.
+    pub fn extended_master_secret(mut self, mode: ExtendedMasterSecret) -> Self {
+        self.c.ems = mode;
+        self
+    }
+
+    /// Server: perform the HelloVerifyRequest cookie exchange (on by default; switch off
+    /// behind ICE, where consent checks already prove the address).
+    pub fn cookie_exchange(mut self, on: bool) -> Self {
+        self.c.cookie_exchange = on;
+        self
+    }
+
+    /// Server: the secret the stateless cookies are derived from. Share it between
+    /// processes that serve one address.
+    pub fn cookie_secret(mut self, secret: [u8; 32]) -> Self {
+        self.c.cookie_secret = secret;
+        self
+    }
+
+    /// Largest datagram we send, IP/UDP headers excluded.
+    pub fn mtu(mut self, mtu: u16) -> Self {
+        if mtu < 128 {
+            self.error.get_or_insert(format!("mtu {mtu} is below 128"));
+        }
+        self.c.mtu = mtu;
+        self
+    }
+
+    /// Retransmission timers, in milliseconds.
+    pub fn timers(
+        mut self,
+        initial_rto_ms: u64,
+        max_rto_ms: u64,
+        handshake_timeout_ms: u64,
+    ) -> Self {
+        if initial_rto_ms == 0 || max_rto_ms < initial_rto_ms || handshake_timeout_ms == 0 {
+            self.error
+                .get_or_insert("timers: need 0 < initial <= max and a nonzero deadline".into());
+        }
+        self.c.initial_rto_ms = initial_rto_ms;
+        self.c.max_rto_ms = max_rto_ms;
+        self.c.handshake_timeout_ms = handshake_timeout_ms;
+        self
+    }
+
+    /// ALPN protocols, in preference order.
+    pub fn alpn(mut self, protocols: &[&[u8]]) -> Self {
+        self.c.alpn = protocols.iter().map(|p| p.to_vec()).collect();
+        self
+    }
+
+    /// SRTP protection profiles (IANA ids) for use_srtp, in preference order.
+    pub fn srtp_profiles(mut self, profiles: &[u16]) -> Self {
+        self.c.srtp_profiles = profiles.to_vec();
+        self
+    }
+
+    /// Makes randoms and jitter reproducible. For tests only: never in production.
+    pub fn rng_seed(mut self, seed: u64) -> Self {
+        self.c.rng_seed = Some(seed);
+        self
+    }
+
+    /// The wall clock used for certificate validity.
+    pub fn wall_clock(mut self, clock: WallClock) -> Self {
+        self.c.wall_clock = clock;
+        self
+    }
+
+    /// Largest handshake message accepted (bounds reassembly memory).
+    pub fn max_handshake_message(mut self, bytes: usize) -> Self {
+        self.c.max_handshake_message = bytes;
+        self
+    }
+
+    /// Checks the settings and freezes them.
+    pub fn build(self) -> Result<Arc<Config>, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::InvalidConfig(e));
+        }
+        let c = self.c;
+        if c.versions.is_empty() {
+            return Err(Error::InvalidConfig("no protocol version enabled".into()));
+        }
+        if c.versions.iter().any(|v| *v != ProtocolVersion::Dtls12) {
+            return Err(Error::InvalidConfig(
+                "only DTLS 1.2 is implemented so far".into(),
+            ));
+        }
+        if c.cipher_suites.is_empty()
+            || c.cipher_suites
+                .iter()
+                .any(|s| !crate::suites::is_supported(*s))
+        {
+            return Err(Error::InvalidConfig(
+                "cipher suite list empty or unsupported".into(),
+            ));
+        }
+        if c.groups.is_empty()
+            || c.groups
+                .iter()
+                .any(|g| crate::suites::kx_group(*g).is_none())
+        {
+            return Err(Error::InvalidConfig(
+                "group list empty or unsupported".into(),
+            ));
+        }
+        Ok(Arc::new(c))
+    }
+}

@@ -1,0 +1,148 @@
+//! Test keys and certificates generated once with the openssl CLI
+//! (`openssl genpkey`, `openssl ec`, `openssl rsa -traditional`, `openssl req -x509 -days 36500`).
+//! Test-only; never used outside `#[cfg(test)]`.
+
+/// RSA-2048 private key, PKCS#8 ("PRIVATE KEY").
+pub(crate) const RSA_PKCS8: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDcZyRH3BpjV/Bm\n\
+0mrJhaqVbeS1Hk9G9XbWBZwivqyWodaIwO/Nkn4txTMe2LaGsydAOpJBo4dlOfSB\n\
+QJQycb6ZDeB9mc8z9VoNFn4SVU44Zt18sa+o+3+FnbZYhFaolNEilVytM9y4MPKj\n\
+2FEBD1UdRPLVXYKldD61wm8PuppKS+5OdwioeYU1tc8x8sVUKaB4bsOdbGe+KKod\n\
+QcbyP9r/zuJHmr2G87HtJBTeBvdRrw9O3E6sCjdpfXVMO9xAqseYBah984ZvYivx\n\
+er3bC3SGFjKTU3U8GV7PCcEWgpf/kyGv9R+vtNqTksanvEqmOm9dMlojkn1DAYE6\n\
+CdZpmWSHAgMBAAECggEAGKY6YwUFOH4Rx1YaFk6qLMsdDHqG0D9MmpQHCcW8ZJ5V\n\
+8XZue1W6YeEPnhALndX0elTynX+t+U65fykbSeb5s4FfTXzBtSRn/VW6JM/Aj0NF\n\
+2xe+Nw5ljSp9xbmLPZBjMVR2CHLn6Pukb1mWeaFe2ganh+BM57cv+kD0DdTHQ660\n\
+JwGfc3g7ce7Lt1asey0ROE/tcMYyrl8oNAvJxrILvyJuZ9y8xuYge+pv48GKUyDk\n\
+QTrZhX0JLhvWb3T7iFzQ6X6ubpZb0wXV2BjJpqIIkhXEZtd3Xg01FZMCGHT3AXzu\n\
+E4N9SNVCP8Dv68oyG6vIfFUenJuqiKFx7QEQ41i04QKBgQDt5TJOgn3Gz5tUiwp9\n\
+xx9Vp65TFD4AA4jS36fqFXhbgrSIajtF8BW2pakRBoz7NZrI5uEkfreuUVbMCAS3\n\
+mUYhs9fOQdFbawqUsr6jkO5r/kWMl/HCYsJhnzmVJEQji7iUtmRZv5Uu6RJ7lCAE\n\
+uZs5QZZtTa/eHvAUcVMFkBCBZwKBgQDtLSYdZCXMm8dCboVfHVu6n0Enz2FiGm+N\n\
+FTC81akLGr3GUkUOpTVJW5n3qav2iGqRLm9Fnj2SvyfP8C7donBSVZFGlm2P0kki\n\
+seK5Q5xItJSBAe9kPo6AVEGyc+RlYg97GBKAG2E1eLAwpWkbrzBCWIlCJ7Fef1n3\n\
+kdN6O6Rv4QKBgDtnaSl7oka73rC8y5De4S81YO1z94tvVoI5wSdN1zEasVQDGuv6\n\
+6KEkOtR6i0fLeexC4uOHFPzdaMwoEG18Q6v0yaXCf7HRR+IbxEj5zt9+rgVOh9sf\n\
+aCSSawGX/b/Wiu/vn51dnrYJE0lykpA7fMxOWW7P4GOZ3B9usOmJsOVvAoGATmIc\n\
+dZwybdOR39+czllqhlu5ccm0unJYKX02VUIbkuLskw1/ax6oZK0UTmhRv7FH3uFE\n\
+vvJUERqBstQC+RaFHoDO+VAft2dc6k11y5qPnOupJJWaIzwVZk3yRGLOub7VtO24\n\
+t4PU9ZIEUJ9qBE86mMKf4jAyCzP1bL9R79SkPKECgYAFKePFNdEPygWPqhMtEJOH\n\
+vwyEmBr63jGgUoSJU+S9xElLvjwxzXXWmISDJdnwIa82k6ETQpoR21ojGkCe5613\n\
+I1ScBoZHvc4kH8DnKwAIzttss9CIHj3YtDDy8+P5g1yPkAMn56mM1VDLNfN0Z+uN\n\
+K3Isg3Wp83guTTdCy0UgIA==\n\
+-----END PRIVATE KEY-----\n";
+
+/// The same RSA key, PKCS#1 ("RSA PRIVATE KEY").
+pub(crate) const RSA_PKCS1: &str = "\
+-----BEGIN RSA PRIVATE KEY-----\n\
+MIIEogIBAAKCAQEA3GckR9waY1fwZtJqyYWqlW3ktR5PRvV21gWcIr6slqHWiMDv\n\
+zZJ+LcUzHti2hrMnQDqSQaOHZTn0gUCUMnG+mQ3gfZnPM/VaDRZ+ElVOOGbdfLGv\n\
+qPt/hZ22WIRWqJTRIpVcrTPcuDDyo9hRAQ9VHUTy1V2CpXQ+tcJvD7qaSkvuTncI\n\
+qHmFNbXPMfLFVCmgeG7DnWxnviiqHUHG8j/a/87iR5q9hvOx7SQU3gb3Ua8PTtxO\n\
+rAo3aX11TDvcQKrHmAWoffOGb2Ir8Xq92wt0hhYyk1N1PBlezwnBFoKX/5Mhr/Uf\n\
+r7Tak5LGp7xKpjpvXTJaI5J9QwGBOgnWaZlkhwIDAQABAoIBABimOmMFBTh+EcdW\n\
+GhZOqizLHQx6htA/TJqUBwnFvGSeVfF2bntVumHhD54QC53V9HpU8p1/rflOuX8p\n\
+G0nm+bOBX018wbUkZ/1VuiTPwI9DRdsXvjcOZY0qfcW5iz2QYzFUdghy5+j7pG9Z\n\
+lnmhXtoGp4fgTOe3L/pA9A3Ux0OutCcBn3N4O3Huy7dWrHstEThP7XDGMq5fKDQL\n\
+ycayC78ibmfcvMbmIHvqb+PBilMg5EE62YV9CS4b1m90+4hc0Ol+rm6WW9MF1dgY\n\
+yaaiCJIVxGbXd14NNRWTAhh09wF87hODfUjVQj/A7+vKMhuryHxVHpybqoihce0B\n\
+EONYtOECgYEA7eUyToJ9xs+bVIsKfccfVaeuUxQ+AAOI0t+n6hV4W4K0iGo7RfAV\n\
+tqWpEQaM+zWayObhJH63rlFWzAgEt5lGIbPXzkHRW2sKlLK+o5Dua/5FjJfxwmLC\n\
+YZ85lSREI4u4lLZkWb+VLukSe5QgBLmbOUGWbU2v3h7wFHFTBZAQgWcCgYEA7S0m\n\
+HWQlzJvHQm6FXx1bup9BJ89hYhpvjRUwvNWpCxq9xlJFDqU1SVuZ96mr9ohqkS5v\n\
+RZ49kr8nz/Au3aJwUlWRRpZtj9JJIrHiuUOcSLSUgQHvZD6OgFRBsnPkZWIPexgS\n\
+gBthNXiwMKVpG68wQliJQiexXn9Z95HTejukb+ECgYA7Z2kpe6JGu96wvMuQ3uEv\n\
+NWDtc/eLb1aCOcEnTdcxGrFUAxrr+uihJDrUeotHy3nsQuLjhxT83WjMKBBtfEOr\n\
+9Mmlwn+x0UfiG8RI+c7ffq4FTofbH2gkkmsBl/2/1orv75+dXZ62CRNJcpKQO3zM\n\
+Tlluz+BjmdwfbrDpibDlbwKBgE5iHHWcMm3Tkd/fnM5ZaoZbuXHJtLpyWCl9NlVC\n\
+G5Li7JMNf2seqGStFE5oUb+xR97hRL7yVBEagbLUAvkWhR6AzvlQH7dnXOpNdcua\n\
+j5zrqSSVmiM8FWZN8kRizrm+1bTtuLeD1PWSBFCfagRPOpjCn+IwMgsz9Wy/Ue/U\n\
+pDyhAoGABSnjxTXRD8oFj6oTLRCTh78MhJga+t4xoFKEiVPkvcRJS748Mc111piE\n\
+gyXZ8CGvNpOhE0KaEdtaIxpAnuetdyNUnAaGR73OJB/A5ysACM7bbLPQiB492LQw\n\
+8vPj+YNcj5ADJ+epjNVQyzXzdGfrjStyLIN1qfN4Lk03QstFICA=\n\
+-----END RSA PRIVATE KEY-----\n";
+
+/// Self-signed certificate for the RSA key, CN/SAN rsa.test.
+pub(crate) const RSA_CERT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIDHjCCAgagAwIBAgIUIUywkvShA/BjKnpP/1ODhapui0wwDQYJKoZIhvcNAQEL\n\
+BQAwEzERMA8GA1UEAwwIcnNhLnRlc3QwIBcNMjYxMTI2MDg0NDU3WhgPMjEyNjEx\n\
+MDIwODQ0NTdaMBMxETAPBgNVBAMMCHJzYS50ZXN0MIIBIjANBgkqhkiG9w0BAQEF\n\
+AAOCAQ8AMIIBCgKCAQEA3GckR9waY1fwZtJqyYWqlW3ktR5PRvV21gWcIr6slqHW\n\
+iMDvzZJ+LcUzHti2hrMnQDqSQaOHZTn0gUCUMnG+mQ3gfZnPM/VaDRZ+ElVOOGbd\n\
+fLGvqPt/hZ22WIRWqJTRIpVcrTPcuDDyo9hRAQ9VHUTy1V2CpXQ+tcJvD7qaSkvu\n\
+TncIqHmFNbXPMfLFVCmgeG7DnWxnviiqHUHG8j/a/87iR5q9hvOx7SQU3gb3Ua8P\n\
+TtxOrAo3aX11TDvcQKrHmAWoffOGb2Ir8Xq92wt0hhYyk1N1PBlezwnBFoKX/5Mh\n\
+r/Ufr7Tak5LGp7xKpjpvXTJaI5J9QwGBOgnWaZlkhwIDAQABo2gwZjAdBgNVHQ4E\n\
+FgQUAJamMwSw2b0Z5EBCwOkwUeMegdgwHwYDVR0jBBgwFoAUAJamMwSw2b0Z5EBC\n\
+wOkwUeMegdgwDwYDVR0TAQH/BAUwAwEB/zATBgNVHREEDDAKgghyc2EudGVzdDAN\n\
+BgkqhkiG9w0BAQsFAAOCAQEA3DS4ulZ4YymURfIbaRO7gnba1s6AhOwKc90kVYa+\n\
+jaUvF2s01ukEqKapxObHHSHwQgLR0C9EG06gsGC89U9j7PEWJlAGa9Tam8VMr6UF\n\
+QSN6lDk0b1owfITdBkMfqt8wV8DxUjB5F/zNm0bZNj9UOtdm0LCCMGsGAEIz7JkO\n\
+podH6Kv+eGckoqdox3g90PDSeEqZxOafJh2uCj0mZ2P1d+Yj9+gWPcrts9dbeuRg\n\
+CQxNF2dHUgxY/PlC73z2N5BtywHK7KPmCxP1aUlwhR+G30I1e1Yt8XB0d+LC/4BB\n\
+5+BK2au8zSrhLf+uBqdwHQaEUzaYCpMnPlaYC0lBPBmCSQ==\n\
+-----END CERTIFICATE-----\n";
+
+/// EC P-256 private key, PKCS#8.
+pub(crate) const P256_PKCS8: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgwuY6nTiDKJrFvt7r\n\
+DBsEADJgVayu+iB4aRwiTe6X2nuhRANCAAT48UflXPFMV/LCg0LGxwD1frPv1GFZ\n\
+AZbNdnQX55r2MkzuAhlK01C6oSz1YKx7xb24RBJV8tm8LenP/EXl1rw8\n\
+-----END PRIVATE KEY-----\n";
+
+/// The same P-256 key, SEC1 ("EC PRIVATE KEY").
+pub(crate) const P256_SEC1: &str = "\
+-----BEGIN EC PRIVATE KEY-----\n\
+MHcCAQEEIMLmOp04gyiaxb7e6wwbBAAyYFWsrvogeGkcIk3ul9p7oAoGCCqGSM49\n\
+AwEHoUQDQgAE+PFH5VzxTFfywoNCxscA9X6z79RhWQGWzXZ0F+ea9jJM7gIZStNQ\n\
+uqEs9WCse8W9uEQSVfLZvC3pz/xF5da8PA==\n\
+-----END EC PRIVATE KEY-----\n";
+
+/// Self-signed certificate for the P-256 key.
+pub(crate) const P256_CERT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBezCCASGgAwIBAgIUUrEKnTluTg2zQctkUdGQQOw3JX8wCgYIKoZIzj0EAwIw\n\
+EjEQMA4GA1UEAwwHZWMudGVzdDAgFw0yNjExMjYwODQ0NTdaGA8yMTI2MTEwMjA4\n\
+NDQ1N1owEjEQMA4GA1UEAwwHZWMudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEH\n\
+A0IABPjxR+Vc8UxX8sKDQsbHAPV+s+/UYVkBls12dBfnmvYyTO4CGUrTULqhLPVg\n\
+rHvFvbhEElXy2bwt6c/8ReXWvDyjUzBRMB0GA1UdDgQWBBRtjDFSc2MlCRtIpi/u\n\
+teuAWFytqzAfBgNVHSMEGDAWgBRtjDFSc2MlCRtIpi/uteuAWFytqzAPBgNVHRMB\n\
+Af8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIFgChkWTgl6tT0CBSmYv7noozdwl\n\
+JWU+YQYBQ/z+og4jAiEA5mmGFdYhrHyc2A+U+wjABqZDUfw3zUHOsg7GtZvC0+0=\n\
+-----END CERTIFICATE-----\n";
+
+/// EC P-384 private key, PKCS#8.
+pub(crate) const P384_PKCS8: &str = "\
+-----BEGIN PRIVATE KEY-----\n\
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCvUJRcRtu9FkpLLDdi\n\
+snqnOMd7GySO1D3VXyHdGfFPV8uQhdGfWt/zIjljAtQyTnqhZANiAARq3FfoQ3fF\n\
+DJpnRq10ceaqqs7jWznhYlDeRNwkfz8OAUPsVUaF+/yAKgXdA/haV6Pwjs37FCwy\n\
+0inr/PivLA67mRhRndUBFk6qGamDdPgWCCIkt+H5CmAquC7KEMwXCmg=\n\
+-----END PRIVATE KEY-----\n";
+
+/// The same P-384 key, SEC1.
+pub(crate) const P384_SEC1: &str = "\
+-----BEGIN EC PRIVATE KEY-----\n\
+MIGkAgEBBDCvUJRcRtu9FkpLLDdisnqnOMd7GySO1D3VXyHdGfFPV8uQhdGfWt/z\n\
+IjljAtQyTnqgBwYFK4EEACKhZANiAARq3FfoQ3fFDJpnRq10ceaqqs7jWznhYlDe\n\
+RNwkfz8OAUPsVUaF+/yAKgXdA/haV6Pwjs37FCwy0inr/PivLA67mRhRndUBFk6q\n\
+GamDdPgWCCIkt+H5CmAquC7KEMwXCmg=\n\
+-----END EC PRIVATE KEY-----\n";
+
+/// Self-signed certificate for the P-384 key.
+pub(crate) const P384_CERT: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBtzCCAT6gAwIBAgIUMvEnHmHQAjYQY8jlvFOmpMozezIwCgYIKoZIzj0EAwIw\n\
+EjEQMA4GA1UEAwwHZWMudGVzdDAgFw0yNjExMjYwODQ0NTdaGA8yMTI2MTEwMjA4\n\
+NDQ1N1owEjEQMA4GA1UEAwwHZWMudGVzdDB2MBAGByqGSM49AgEGBSuBBAAiA2IA\n\
+BGrcV+hDd8UMmmdGrXRx5qqqzuNbOeFiUN5E3CR/Pw4BQ+xVRoX7/IAqBd0D+FpX\n\
+o/COzfsULDLSKev8+K8sDruZGFGd1QEWTqoZqYN0+BYIIiS34fkKYCq4LsoQzBcK\n\
+aKNTMFEwHQYDVR0OBBYEFN7Z3gstOImleuN6mGskDi8fKniYMB8GA1UdIwQYMBaA\n\
+FN7Z3gstOImleuN6mGskDi8fKniYMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0E\n\
+AwIDZwAwZAIwa6kyJcsA2RLpft/wd0b14dPwcOpNYanGeJ1wtzBVYI0sTvq6ASx0\n\
+SUvXhvfRf8cFAjAZnb7/i3Ci0T44qzVv6HCrPFajutwfHce8gF+la7S+e03N3Iev\n\
+hbQtNBIrH5i2xx4=\n\
+-----END CERTIFICATE-----\n";

@@ -1,0 +1,408 @@
+//! DTLS 1.2 server.
+//!
+//! ```text
+//!   Client                                   Server
+//!   1 ClientHello              -------->     (stateless: no cookie -> HelloVerifyRequest,
+//!                              <--------      answered by the front door, no state kept)
+//!   3 ClientHello (+cookie)    -------->
+//!                                            ServerHello         4
+//!                                            Certificate
+//!                                            ServerKeyExchange
+//!                                            CertificateRequest*
+//!                              <--------     ServerHelloDone
+//!   5 Certificate*
+//!     ClientKeyExchange
+//!     CertificateVerify*
+//!     [ChangeCipherSpec]
+//!     Finished                 -------->
+//!                                            [ChangeCipherSpec]  6
+//!                              <--------     Finished
+//! ```
+//!
+//! The cookie check happens in `Connection::admit_fragment`, before reassembly, so a server
+//! state machine only ever sees a ClientHello that carried a valid cookie.
+
+use super::keys::Keys12;
+use super::{decode_err, expect, offered_schemes, scheme_fits, ske_signed_content};
+use crate::config::ExtendedMasterSecret;
+use crate::core::Core;
+use crate::crypto::hash::ct_eq;
+use crate::crypto::kx::KeyExchange;
+use crate::crypto::sign::KeyKind;
+use crate::error::Error;
+use crate::event::Negotiated;
+use crate::handshake::reassembly::Message;
+use crate::msgs::codec::Codec;
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
+};
+use crate::msgs::extensions::{self as ext, Extensions, UseSrtp};
+use crate::msgs::handshake::{
+    Certificate12, CertificateRequest12, ClientHello, ClientKeyExchange, DigitallySigned,
+    EcdheParams, ServerHello, ServerKeyExchange,
+};
+use crate::suites::{self, AuthKind, SuiteInfo};
+use crate::time::Millis;
+
+/// What the ClientHello settled, carried through the rest of the handshake.
+pub struct Pending {
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    suite: SuiteInfo,
+    group: NamedGroup,
+    kx: Option<KeyExchange>,
+    ems: bool,
+    srtp: Option<(u16, Vec<u8>)>,
+    alpn: Option<Vec<u8>>,
+    cert_requested: bool,
+    peer_scheme: Option<u16>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("suite", &self.suite.suite)
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Server handshake states, in protocol order.
+#[derive(Debug)]
+pub enum ServerState {
+    AwaitClientHello,
+    AwaitClientCertificate(Box<Pending>),
+    AwaitClientKeyExchange(Box<Pending>),
+    AwaitCertificateVerify(Box<Pending>),
+    AwaitFinished(Box<Pending>),
+    Done,
+}
+
+impl ServerState {
+    pub fn start() -> Self {
+        ServerState::AwaitClientHello
+    }
+
+    /// True until a cookie-verified ClientHello has been accepted.
+    pub fn awaiting_hello(&self) -> bool {
+        matches!(self, ServerState::AwaitClientHello)
+    }
+}
+
+/// Advances the server by one complete handshake message.
+pub fn handle(
+    state: ServerState,
+    core: &mut Core,
+    msg: Message,
+    now: Millis,
+) -> Result<ServerState, Error> {
+    match state {
+        ServerState::AwaitClientHello => {
+            expect(&msg, HandshakeType::ClientHello, 0)?;
+            let ch = ClientHello::decode(&msg.body).map_err(decode_err)?;
+            core.hash_in(&msg);
+            let p = on_client_hello(core, &ch, now)?;
+            Ok(if p.cert_requested {
+                ServerState::AwaitClientCertificate(p)
+            } else {
+                ServerState::AwaitClientKeyExchange(p)
+            })
+        }
+        ServerState::AwaitClientCertificate(p) => {
+            expect(&msg, HandshakeType::Certificate, 0)?;
+            let cert =
+                Certificate12::decode(&msg.body, core.cfg.max_cert_chain).map_err(decode_err)?;
+            if cert.chain.is_empty() {
+                if core.requires_client_cert() {
+                    return Err(Error::NoPeerCertificate);
+                }
+            } else {
+                core.verify_peer_chain(&cert.chain)?;
+            }
+            core.hash_in(&msg);
+            Ok(ServerState::AwaitClientKeyExchange(p))
+        }
+        ServerState::AwaitClientKeyExchange(mut p) => {
+            expect(&msg, HandshakeType::ClientKeyExchange, 0)?;
+            let cke = ClientKeyExchange::decode(&msg.body).map_err(decode_err)?;
+            let kx = p.kx.take().ok_or(Error::Internal("key share used twice"))?;
+            let pre_master = kx
+                .complete(&cke.public)
+                .map_err(|_| Error::illegal("bad client key share"))?;
+            core.hash_in(&msg);
+            let session_hash = p.ems.then(|| p.suite.prf.hash(&core.transcript));
+            let keys = Keys12::derive(
+                p.suite,
+                &pre_master,
+                p.client_random,
+                p.server_random,
+                session_hash.as_deref(),
+            );
+            let (client_write, server_write) = keys.record_ciphers()?;
+            core.install_read(1, client_write);
+            core.install_write(1, server_write);
+            core.keys = Some(keys);
+            // A client that sent a certificate must prove it holds the key (RFC 5246 §7.4.8).
+            Ok(if core.peer_certs.is_empty() {
+                ServerState::AwaitFinished(p)
+            } else {
+                ServerState::AwaitCertificateVerify(p)
+            })
+        }
+        ServerState::AwaitCertificateVerify(mut p) => {
+            expect(&msg, HandshakeType::CertificateVerify, 0)?;
+            let cv = DigitallySigned::decode(&msg.body).map_err(decode_err)?;
+            if !offered_schemes().contains(&cv.scheme) {
+                return Err(Error::illegal(
+                    "CertificateVerify with a scheme we did not offer",
+                ));
+            }
+            let leaf = core.peer_certs.first().ok_or(Error::NoPeerCertificate)?;
+            crate::verify::verify_signature(leaf, cv.scheme, &core.transcript, &cv.signature)
+                .map_err(|_| Error::BadSignature)?;
+            p.peer_scheme = Some(cv.scheme);
+            core.hash_in(&msg);
+            Ok(ServerState::AwaitFinished(p))
+        }
+        ServerState::AwaitFinished(p) => {
+            expect(&msg, HandshakeType::Finished, 1)?;
+            let keys = core
+                .keys
+                .as_ref()
+                .ok_or(Error::Internal("no keys at Finished"))?;
+            let expected = keys.verify_data(true, &core.transcript);
+            if !ct_eq(&expected, &msg.body) {
+                return Err(Error::BadFinished);
+            }
+            let mut with_theirs = core.transcript.clone();
+            with_theirs.extend_from_slice(&crate::msgs::handshake::full_message(
+                HandshakeType::Finished,
+                msg.msg_seq,
+                &msg.body,
+            ));
+            let ours = keys.verify_data(false, &with_theirs);
+            core.hash_in(&msg);
+            core.new_flight();
+            core.send_ccs(0);
+            core.send_handshake(HandshakeType::Finished, ours.to_vec(), 1);
+            core.transmit_flight(now, false);
+            core.negotiated = Some(Negotiated {
+                version: ProtocolVersion::Dtls12,
+                cipher_suite: p.suite.suite,
+                group: p.group,
+                peer_signature_scheme: p.peer_scheme,
+                extended_master_secret: p.ems,
+                srtp_profile: p.srtp.as_ref().map(|s| s.0),
+                srtp_mki: p.srtp.map(|s| s.1).unwrap_or_default(),
+                alpn: p.alpn,
+            });
+            Ok(ServerState::Done)
+        }
+        ServerState::Done => Err(Error::unexpected("message after Finished")),
+    }
+}
+
+/// Negotiates from the ClientHello and sends flight 4.
+fn on_client_hello(core: &mut Core, ch: &ClientHello, now: Millis) -> Result<Box<Pending>, Error> {
+    let cfg = core.cfg.clone();
+    let cert = cfg
+        .certificate
+        .clone()
+        .ok_or(Error::InvalidConfig("a server needs a certificate".into()))?;
+    // DTLS versions count down: 0xfefd is 1.2; anything numerically larger is older.
+    if ch.version.get() > ProtocolVersion::Dtls12.get() || ch.version.get() >> 8 != 0xfe {
+        return Err(Error::misbehaved(
+            AlertDescription::ProtocolVersion,
+            "client does not offer DTLS 1.2",
+        ));
+    }
+    if !ch.compression_methods.contains(&0) {
+        return Err(Error::illegal("client offers no null compression"));
+    }
+    let auth = match cert.signing_key().kind() {
+        KeyKind::Rsa => AuthKind::Rsa,
+        _ => AuthKind::Ecdsa,
+    };
+    let suite = cfg
+        .cipher_suites
+        .iter()
+        .filter(|s| ch.cipher_suites.contains(s))
+        .filter_map(|s| suites::info(*s))
+        .find(|i| i.auth == auth)
+        .ok_or(Error::NoCommonParameters("cipher suite"))?;
+
+    let e = &ch.extensions;
+    let client_groups: Vec<NamedGroup> = match e.get(ExtensionType::SupportedGroups) {
+        Some(d) => ext::read_u16_list(d)
+            .ok_or(Error::decode("bad supported_groups"))?
+            .into_iter()
+            .map(NamedGroup::from)
+            .collect(),
+        // RFC 8422 §4: without the extension, any curve will do; P-256 is universal.
+        None => vec![NamedGroup::Secp256r1],
+    };
+    let group = *cfg
+        .groups
+        .iter()
+        .find(|g| client_groups.contains(g))
+        .ok_or(Error::NoCommonParameters("key exchange group"))?;
+    if let Some(ec) = e.get(ExtensionType::EcPointFormats) {
+        if !ext::ec_point_formats_ok(ec) {
+            return Err(Error::illegal("client cannot use uncompressed points"));
+        }
+    }
+    let client_schemes = match e.get(ExtensionType::SignatureAlgorithms) {
+        Some(d) => ext::read_u16_list(d).ok_or(Error::decode("bad signature_algorithms"))?,
+        None => Vec::new(),
+    };
+    let scheme = cert
+        .signing_key()
+        .choose_scheme(&client_schemes)
+        .ok_or(Error::NoCommonParameters("signature scheme"))?;
+    if !scheme_fits(scheme.iana(), suite.auth) {
+        return Err(Error::NoCommonParameters("signature scheme"));
+    }
+
+    let ems = match (e.get(ExtensionType::ExtendedMasterSecret), cfg.ems) {
+        (_, ExtendedMasterSecret::Disable) => false,
+        (Some(d), _) if !d.is_empty() => {
+            return Err(Error::decode("extended_master_secret with data"))
+        }
+        (Some(_), _) => true,
+        (None, ExtendedMasterSecret::Require) => return Err(Error::ExtendedMasterSecretRequired),
+        (None, ExtendedMasterSecret::Request) => false,
+    };
+    let secure_reneg = match e.get(ExtensionType::RenegotiationInfo) {
+        Some(ri) if ri != [0] => {
+            return Err(Error::misbehaved(
+                AlertDescription::HandshakeFailure,
+                "renegotiation_info not empty in an initial handshake",
+            ))
+        }
+        Some(_) => true,
+        None => ch
+            .cipher_suites
+            .contains(&CipherSuite::EmptyRenegotiationInfoScsv),
+    };
+    let alpn = match (e.get(ExtensionType::Alpn), cfg.alpn.is_empty()) {
+        (Some(d), false) => {
+            let theirs = ext::read_alpn(d).ok_or(Error::decode("bad ALPN"))?;
+            let pick = cfg
+                .alpn
+                .iter()
+                .find(|p| theirs.contains(p))
+                .ok_or(Error::misbehaved(
+                    AlertDescription::NoApplicationProtocol,
+                    "no ALPN protocol in common",
+                ))?;
+            Some(pick.clone())
+        }
+        _ => None,
+    };
+    // RFC 5764 §4.1.1: our preference order; no common profile means no use_srtp at all,
+    // and the handshake goes on.
+    let srtp = match e.get(ExtensionType::UseSrtp) {
+        Some(d) if !cfg.srtp_profiles.is_empty() => {
+            let theirs = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
+            cfg.srtp_profiles
+                .iter()
+                .find(|p| theirs.profiles.contains(p))
+                .map(|p| (*p, theirs.mki.clone()))
+        }
+        _ => None,
+    };
+
+    let server_random = core.random32()?;
+    let mut sx = Extensions::default();
+    if secure_reneg {
+        sx.push(
+            ExtensionType::RenegotiationInfo,
+            ext::renegotiation_info_initial(),
+        );
+    }
+    if ems {
+        sx.push(ExtensionType::ExtendedMasterSecret, vec![]);
+    }
+    if e.has(ExtensionType::EcPointFormats) {
+        sx.push(ExtensionType::EcPointFormats, ext::ec_point_formats());
+    }
+    if let Some(p) = &alpn {
+        sx.push(ExtensionType::Alpn, ext::alpn(std::slice::from_ref(p)));
+    }
+    if let Some((profile, mki)) = &srtp {
+        let s = UseSrtp {
+            profiles: vec![*profile],
+            mki: mki.clone(),
+        };
+        sx.push(ExtensionType::UseSrtp, s.to_bytes());
+    }
+
+    core.new_flight();
+    let mut body = Vec::new();
+    ServerHello {
+        version: ProtocolVersion::Dtls12,
+        random: server_random,
+        session_id: Vec::new(),
+        cipher_suite: suite.suite,
+        compression_method: 0,
+        extensions: sx,
+    }
+    .encode(&mut body);
+    core.send_handshake(HandshakeType::ServerHello, body, 0);
+
+    let mut body = Vec::new();
+    Certificate12 {
+        chain: cert.chain().to_vec(),
+    }
+    .encode(&mut body);
+    core.send_handshake(HandshakeType::Certificate, body, 0);
+
+    let kx_group =
+        suites::kx_group(group).ok_or(Error::Internal("group without implementation"))?;
+    let kx = KeyExchange::generate(kx_group).map_err(|_| Error::Internal("key generation"))?;
+    let params = EcdheParams {
+        group,
+        public: kx.public_key().to_vec(),
+    };
+    let content = ske_signed_content(&ch.random, &server_random, &params);
+    let signature = cert
+        .signing_key()
+        .sign(scheme, &content)
+        .map_err(|_| Error::Internal("signing failed"))?;
+    let mut body = Vec::new();
+    ServerKeyExchange {
+        params,
+        scheme: scheme.iana(),
+        signature,
+    }
+    .encode(&mut body);
+    core.send_handshake(HandshakeType::ServerKeyExchange, body, 0);
+
+    let cert_requested = core.wants_client_cert();
+    if cert_requested {
+        let mut body = Vec::new();
+        CertificateRequest12 {
+            // ecdsa_sign(64), rsa_sign(1)
+            cert_types: vec![64, 1],
+            schemes: offered_schemes(),
+            authorities: Vec::new(),
+        }
+        .encode(&mut body);
+        core.send_handshake(HandshakeType::CertificateRequest, body, 0);
+    }
+    core.send_handshake(HandshakeType::ServerHelloDone, Vec::new(), 0);
+    core.transmit_flight(now, true);
+
+    Ok(Box::new(Pending {
+        client_random: ch.random,
+        server_random,
+        suite,
+        group,
+        kx: Some(kx),
+        ems,
+        srtp,
+        alpn,
+        cert_requested,
+        peer_scheme: None,
+    }))
+}

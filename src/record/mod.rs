@@ -1,0 +1,5 @@
+//! The record layer: epochs, AEAD protection and the replay window.
+
+pub mod epoch;
+pub mod protection;
+pub mod replay;

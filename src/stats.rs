@@ -1,0 +1,58 @@
+//! Counters for monitoring, read with `Connection::stats()`.
+
+use crate::event::Negotiated;
+
+/// Why incoming records were dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropCounts {
+    /// Truncated or undecodable records, handshake fragments or alerts.
+    pub malformed: u64,
+    /// Failed AEAD authentication.
+    pub auth_failed: u64,
+    /// Seen before, or left of the replay window.
+    pub replayed: u64,
+    /// An epoch we have no keys for, or a wrong record version.
+    pub bad_epoch: u64,
+    /// Plaintext (epoch 0) application data, or data in a state that allows none.
+    pub unexpected: u64,
+    /// Handshake fragments the reassembler refused (inconsistent, conflicting, too large...).
+    pub reassembly: u64,
+    /// A bounded queue was full.
+    pub overflow: u64,
+    /// ClientHellos without a valid cookie (answered with HelloVerifyRequest).
+    pub cookie: u64,
+}
+
+/// A snapshot of one association's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub datagrams_in: u64,
+    pub datagrams_out: u64,
+    pub records_in: u64,
+    pub records_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub dropped: DropCounts,
+    /// Flights sent again (timer or peer retransmission).
+    pub retransmissions: u64,
+    pub hello_verify_requests: u64,
+    /// Handshake start, on the caller's clock.
+    pub handshake_started_ms: u64,
+    /// Milliseconds from start to completion, once complete.
+    pub handshake_duration_ms: Option<u64>,
+    pub negotiated: Option<Negotiated>,
+}
+
+impl DropCounts {
+    /// All drops together.
+    pub fn total(&self) -> u64 {
+        self.malformed
+            + self.auth_failed
+            + self.replayed
+            + self.bad_epoch
+            + self.unexpected
+            + self.reassembly
+            + self.overflow
+            + self.cookie
+    }
+}
