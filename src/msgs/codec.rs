@@ -125,7 +125,7 @@ impl Writer for Vec<u8> {
     }
     fn put_len_prefixed(&mut self, width: usize, f: impl FnOnce(&mut Vec<u8>)) {
         let start = self.len();
-        self.extend(std::iter::repeat_n(0, width));
+        self.resize(start + width, 0);
         f(self);
         let len = self.len() - start - width;
         let bytes = (len as u32).to_be_bytes();

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test, installing what the tests need. `.ci/run` calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build outputs live outside the clone so CI on a fresh clone reuses them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dtls-target}"
+export CARGO_TERM_COLOR=never
+
+need_apt=()
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+command -v cc >/dev/null || need_apt+=(build-essential)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --workspace -- --test-threads=2
+echo "== all tests passed"
