@@ -152,7 +152,17 @@ impl Connection {
     /// The largest application payload `send` accepts with the current MTU and suite.
     pub fn max_send_len(&self) -> usize {
         let overhead = self.core.write.last().map_or(0, |w| w.overhead());
-        (self.core.cfg.mtu as usize).saturating_sub(HEADER_LEN + overhead)
+        (self.core.mtu as usize).saturating_sub(HEADER_LEN + overhead)
+    }
+
+    /// Changes the MTU (for example after path MTU discovery). Later datagrams, flight
+    /// retransmissions included, are fragmented to the new size.
+    pub fn set_mtu(&mut self, mtu: u16) -> Result<(), Error> {
+        if mtu < 128 {
+            return Err(Error::InvalidArgument("mtu below 128"));
+        }
+        self.core.mtu = mtu;
+        Ok(())
     }
 
     fn dead(&self) -> Option<Error> {
@@ -507,7 +517,7 @@ impl Connection {
                 return self.poll_transmit(now, buf);
             }
         }
-        if self.is_connected() || matches!(self.state, State::Closed) {
+        if self.is_connected() {
             if let Some(data) = self.core.app_out.front() {
                 let len = data.len();
                 let n = self.core.seal_app(buf, len)?;
@@ -606,10 +616,14 @@ impl Connection {
             return Err(e);
         }
         if !self.core.close_sent {
+            if self.is_connected() {
+                self.core.flush_app_out();
+            }
             self.core
                 .queue_alert(Alert::warning(AlertDescription::CloseNotify));
             self.core.close_sent = true;
         }
+        self.core.app_out.clear();
         self.core.flight.clear();
         self.core.timer.stop();
         self.state = State::Closed;

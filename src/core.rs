@@ -64,6 +64,8 @@ pub(crate) struct Core {
     pub events: VecDeque<Event>,
     pub stats: Stats,
     pub scratch: Vec<u8>,
+    /// Largest datagram we emit; starts at the config's and can shrink (path MTU).
+    pub mtu: u16,
 }
 
 impl Core {
@@ -110,6 +112,7 @@ impl Core {
                 ..Stats::default()
             },
             scratch: Vec::with_capacity(2048),
+            mtu: cfg.mtu,
             cfg,
         }
     }
@@ -240,7 +243,7 @@ impl Core {
         if self
             .seal_into(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
             .is_ok()
-            && self.out_datagrams.len() < 8
+            && self.out_datagrams.len() < 64
         {
             self.out_datagrams.push_back(d);
         }
@@ -248,7 +251,7 @@ impl Core {
 
     /// Packs as much of the pending flight as fits one MTU-sized datagram.
     pub fn build_flight_datagram(&mut self) -> Result<Vec<u8>, Error> {
-        let mtu = self.cfg.mtu as usize;
+        let mtu = self.mtu as usize;
         let mut d = Vec::with_capacity(mtu);
         while let Some(epoch) = self.flight.next_epoch() {
             let overhead = self.write_epoch(epoch)?.overhead();
@@ -264,6 +267,22 @@ impl Core {
             self.seal_into(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
         }
         Ok(d)
+    }
+
+    /// Seals every queued application record into its own datagram in `out_datagrams`, so
+    /// that they leave before a close_notify queued next.
+    pub fn flush_app_out(&mut self) {
+        let epoch = self.write.last().map_or(0, |w| w.epoch);
+        while let Some(data) = self.app_out.pop_front() {
+            let mut d = Vec::new();
+            if epoch > 0
+                && self
+                    .seal_into(&mut d, ContentType::ApplicationData, epoch, &data)
+                    .is_ok()
+            {
+                self.out_datagrams.push_back(d);
+            }
+        }
     }
 
     /// Seals the first queued application record straight into the caller's buffer.

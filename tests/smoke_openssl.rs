@@ -11,12 +11,17 @@ fn chain() -> Vec<u8> {
 fn drive(engine: &mut Connection, peer: &mut OsslEndpoint) -> Result<(), String> {
     let mut buf = vec![0u8; 2048];
     for _ in 0..50 {
-        while let Some(n) = engine.poll_transmit(0, &mut buf).map_err(|e| e.to_string())? {
+        while let Some(n) = engine
+            .poll_transmit(0, &mut buf)
+            .map_err(|e| e.to_string())?
+        {
             peer.feed(&buf[..n]);
         }
         let _ = peer.step();
         for d in peer.take_output() {
-            engine.handle_datagram(0, &d).map_err(|e| format!("engine: {e}"))?;
+            engine
+                .handle_datagram(0, &d)
+                .map_err(|e| format!("engine: {e}"))?;
         }
         if engine.is_connected() && peer.is_connected() {
             return Ok(());
@@ -41,8 +46,12 @@ fn engine_client_vs_openssl_server() {
     let mut c = Connection::new(cfg, Role::Client, Some("dtls-server"), 0).unwrap();
     drive(&mut c, &mut peer).unwrap();
     let mut a = vec![0u8; 32];
-    c.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut a).unwrap();
-    assert_eq!(a, peer.export_keying_material("EXTRACTOR-dtls_srtp", None, 32));
+    c.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut a)
+        .unwrap();
+    assert_eq!(
+        a,
+        peer.export_keying_material("EXTRACTOR-dtls_srtp", None, 32)
+    );
 }
 
 #[test]
@@ -65,6 +74,10 @@ fn openssl_client_vs_engine_server() {
     let mut s = Connection::new(cfg, Role::Server, None, 0).unwrap();
     drive(&mut s, &mut peer).unwrap();
     let mut a = vec![0u8; 32];
-    s.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut a).unwrap();
-    assert_eq!(a, peer.export_keying_material("EXTRACTOR-dtls_srtp", None, 32));
+    s.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut a)
+        .unwrap();
+    assert_eq!(
+        a,
+        peer.export_keying_material("EXTRACTOR-dtls_srtp", None, 32)
+    );
 }
