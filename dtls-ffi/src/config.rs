@@ -1,0 +1,452 @@
+//! `dtls_config_builder` (a `Box`) and `dtls_config` (an `Arc`, immutable and shared).
+
+use crate::boundary::{arg_bytes, arg_mut, arg_out, arg_ref, arg_str, code, guard, guard_or};
+use crate::certificate::dtls_certificate;
+use crate::result::{
+    dtls_result, DTLS_ERR_CERTIFICATE, DTLS_ERR_INVALID_ARGUMENT, DTLS_ERR_INVALID_CONFIG, DTLS_OK,
+};
+use dtls_proto::verify::RootStore;
+use dtls_proto::{
+    CipherSuite, Config, ConfigBuilder, Fingerprint, PeerVerification, ProtocolVersion,
+};
+use std::ffi::c_char;
+use std::sync::Arc;
+
+/// Collects settings for a `dtls_config`. Opaque; from `dtls_config_builder_new`, consumed by
+/// `dtls_config_builder_build` (or released by `dtls_config_builder_free` if never built).
+pub struct dtls_config_builder {
+    inner: ConfigBuilder,
+}
+
+/// Immutable settings shared by any number of contexts (and threads). Opaque; the pointer is
+/// an `Arc<Config>` handed out by `dtls_config_builder_build` and released by `dtls_config_free`.
+pub struct dtls_config {
+    _private: [u8; 0],
+}
+
+/// Version mask bit: DTLS 1.2 (RFC 6347).
+pub const DTLS_V1_2: u32 = 1;
+/// Version mask bit: DTLS 1.3 (RFC 9147). Not implemented yet: a mask with only this bit is
+/// refused with `DTLS_ERR_INVALID_CONFIG`; with `DTLS_V1_2` it is ignored for now.
+pub const DTLS_V1_3: u32 = 2;
+
+/// Default: pinned fingerprints when the context has any, else the webpki roots.
+pub const DTLS_VERIFY_AUTO: u32 = 0;
+/// Only pinned SDP fingerprints (`dtls_ctx_add_peer_fingerprint`).
+pub const DTLS_VERIFY_FINGERPRINT: u32 = 1;
+/// Only X.509 chain validation against the roots (and, for a client, the server name).
+pub const DTLS_VERIFY_WEBPKI: u32 = 2;
+/// Accept any peer certificate. For tests and diagnostics only: it lets anyone in.
+pub const DTLS_VERIFY_DANGEROUS_ACCEPT_ANY: u32 = 3;
+
+/// SRTP protection profile SRTP_AES128_CM_HMAC_SHA1_80 (RFC 5764).
+pub const DTLS_SRTP_AES128_CM_SHA1_80: u16 = 0x0001;
+/// SRTP protection profile SRTP_AES128_CM_HMAC_SHA1_32 (RFC 5764).
+pub const DTLS_SRTP_AES128_CM_SHA1_32: u16 = 0x0002;
+/// SRTP protection profile SRTP_AEAD_AES_128_GCM (RFC 7714).
+pub const DTLS_SRTP_AEAD_AES_128_GCM: u16 = 0x0007;
+/// SRTP protection profile SRTP_AEAD_AES_256_GCM (RFC 7714).
+pub const DTLS_SRTP_AEAD_AES_256_GCM: u16 = 0x0008;
+
+/// Master key and salt lengths of an SRTP profile (RFC 5764 §4.1.2, RFC 7714 §12).
+pub(crate) fn srtp_key_salt_len(profile: u16) -> Option<(usize, usize)> {
+    match profile {
+        DTLS_SRTP_AES128_CM_SHA1_80 | DTLS_SRTP_AES128_CM_SHA1_32 => Some((16, 14)),
+        DTLS_SRTP_AEAD_AES_128_GCM => Some((16, 12)),
+        DTLS_SRTP_AEAD_AES_256_GCM => Some((32, 12)),
+        _ => None,
+    }
+}
+
+/// Applies `f` to the builder (ConfigBuilder methods consume and return it).
+fn update(b: &mut dtls_config_builder, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) {
+    let inner = std::mem::take(&mut b.inner);
+    b.inner = f(inner);
+}
+
+/// Borrows the builder and applies `f`: the common shape of the setters.
+///
+/// # Safety
+/// `b` is NULL or a live builder not used elsewhere during the call.
+unsafe fn set(
+    b: *mut dtls_config_builder,
+    f: impl FnOnce(&mut dtls_config_builder) -> Result<dtls_result, dtls_result>,
+) -> dtls_result {
+    guard(|| {
+        // SAFETY: forwarded to the caller's contract.
+        let b = unsafe { arg_mut(b) }?;
+        f(b)
+    })
+}
+
+/// Starts a configuration with the defaults: DTLS 1.2, all six ECDHE AEAD suites,
+/// X25519/P-256/P-384, extended master secret required, cookie exchange on, MTU 1200,
+/// retransmission timeout 1 s doubling to 60 s, 60 s handshake deadline, `DTLS_VERIFY_AUTO`.
+///
+/// # Safety
+/// `out` is writable. On `DTLS_OK`, `*out` is a new builder the caller owns until it passes it
+/// to `dtls_config_builder_build` (or `dtls_config_builder_free`).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_new(
+    out: *mut *mut dtls_config_builder,
+) -> dtls_result {
+    guard(|| {
+        let out = arg_out(out)?;
+        let b = Box::into_raw(Box::new(dtls_config_builder {
+            inner: Config::builder(),
+        }));
+        // SAFETY: `out` is non-NULL and writable per the contract above.
+        unsafe { out.write(b) };
+        Ok(DTLS_OK)
+    })
+}
+
+/// Sets our certificate chain and key. The builder keeps its own copy (the key is shared,
+/// not duplicated): the caller still owns `cert` and may free it at once.
+///
+/// # Safety
+/// `b` is a live builder; `cert` a live certificate (only read).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_certificate(
+    b: *mut dtls_config_builder,
+    cert: *const dtls_certificate,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            // SAFETY: `cert` is NULL or live per the contract above.
+            let cert = arg_ref(cert)?.inner.clone();
+            update(b, |c| c.certificate(cert));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3`. DTLS 1.3 is not
+/// implemented yet: `DTLS_V1_3` alone gives `DTLS_ERR_INVALID_CONFIG`; together with
+/// `DTLS_V1_2` only 1.2 is offered. Zero or unknown bits give `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_versions(
+    b: *mut dtls_config_builder,
+    mask: u32,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if mask == 0 || mask & !(DTLS_V1_2 | DTLS_V1_3) != 0 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            if mask & DTLS_V1_2 == 0 {
+                return Err(DTLS_ERR_INVALID_CONFIG);
+            }
+            update(b, |c| c.versions(&[ProtocolVersion::Dtls12]));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets how the peer is authenticated: `DTLS_VERIFY_AUTO` (default), `DTLS_VERIFY_FINGERPRINT`,
+/// `DTLS_VERIFY_WEBPKI` or `DTLS_VERIFY_DANGEROUS_ACCEPT_ANY`; anything else gives
+/// `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_peer_verification(
+    b: *mut dtls_config_builder,
+    mode: u32,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            let mode = match mode {
+                DTLS_VERIFY_AUTO => PeerVerification::Auto,
+                DTLS_VERIFY_FINGERPRINT => PeerVerification::Fingerprint,
+                DTLS_VERIFY_WEBPKI => PeerVerification::WebPki,
+                DTLS_VERIFY_DANGEROUS_ACCEPT_ANY => PeerVerification::DangerousAcceptAny,
+                _ => return Err(DTLS_ERR_INVALID_ARGUMENT),
+            };
+            update(b, |c| c.peer_verification(mode));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Adds trust anchors from PEM (every parsable CERTIFICATE block; `DTLS_ERR_CERTIFICATE` when
+/// none is). May be called several times.
+///
+/// # Safety
+/// `b` is a live builder; `pem` is readable for `len` bytes (copied; borrowed for the call).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_add_root_certificates_pem(
+    b: *mut dtls_config_builder,
+    pem: *const u8,
+    len: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            // SAFETY: readable for `len` bytes per the contract above.
+            let pem = arg_bytes(pem, len)?;
+            // Parse first so a bad bundle is reported here, not at build time.
+            RootStore::new()
+                .add_pem(pem)
+                .map_err(|_| DTLS_ERR_CERTIFICATE)?;
+            update(b, |c| c.root_certificates_pem(pem));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Pins a peer fingerprint (`"sha-256 AB:CD:..."`, RFC 8122) for every context made from this
+/// configuration (`dtls_ctx_add_peer_fingerprint` pins one per context).
+/// `DTLS_ERR_CERTIFICATE` when malformed.
+///
+/// # Safety
+/// `b` is a live builder; `sdp_fingerprint` a NUL-terminated string (borrowed for the call).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_add_peer_fingerprint(
+    b: *mut dtls_config_builder,
+    sdp_fingerprint: *const c_char,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            // SAFETY: NUL-terminated per the contract above.
+            let s = arg_str(sdp_fingerprint)?;
+            let fp = Fingerprint::parse_sdp(s).map_err(|e| dtls_proto::Error::from(e).code())?;
+            update(b, |c| c.peer_fingerprint(fp));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Server: require a client certificate (`true`) or ask for none (`false`, the default).
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_require_client_certificate(
+    b: *mut dtls_config_builder,
+    required: bool,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            update(b, |c| c.require_client_certificate(required));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Server: perform the HelloVerifyRequest cookie exchange (on by default; switch it off behind
+/// ICE, where consent checks already prove the address).
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_cookie_exchange(
+    b: *mut dtls_config_builder,
+    on: bool,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            update(b, |c| c.cookie_exchange(on));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets the SRTP protection profiles offered or accepted with use_srtp (RFC 5764), by IANA id
+/// (`DTLS_SRTP_*`), in preference order. `n == 0` disables use_srtp. An unknown id gives
+/// `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder; `profiles` is readable for `n` values (copied; non-NULL even when
+/// `n == 0`).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles(
+    b: *mut dtls_config_builder,
+    profiles: *const u16,
+    n: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if profiles.is_null() {
+                return Err(crate::result::DTLS_ERR_NULL_POINTER);
+            }
+            if n > 64 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            // SAFETY: non-NULL, readable for `n` u16 per the contract above; n is small.
+            let list = std::slice::from_raw_parts(profiles, n);
+            if list.iter().any(|p| srtp_key_salt_len(*p).is_none()) {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            update(b, |c| c.srtp_profiles(list));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets the cipher suites (IANA ids) in preference order; unsupported ids make
+/// `dtls_config_builder_build` fail with `DTLS_ERR_INVALID_CONFIG`. `n == 0` gives
+/// `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder; `suites` is readable for `n` values (copied).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_cipher_suites(
+    b: *mut dtls_config_builder,
+    suites: *const u16,
+    n: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if suites.is_null() {
+                return Err(crate::result::DTLS_ERR_NULL_POINTER);
+            }
+            if n == 0 || n > 64 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            // SAFETY: non-NULL, readable for `n` u16 per the contract above; n is small.
+            let list: Vec<CipherSuite> = std::slice::from_raw_parts(suites, n)
+                .iter()
+                .map(|s| CipherSuite::from(*s))
+                .collect();
+            update(b, |c| c.cipher_suites(&list));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets the largest datagram we send (IP/UDP headers excluded). Below 128 gives
+/// `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_mtu(
+    b: *mut dtls_config_builder,
+    mtu: u16,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if mtu < 128 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            update(b, |c| c.mtu(mtu));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Sets the retransmission timers in milliseconds: first timeout, its cap (the timeout doubles
+/// up to it), and the deadline for the whole handshake. Needs `0 < initial_rto_ms <= max_rto_ms`
+/// and `handshake_timeout_ms > 0`, else `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_timers(
+    b: *mut dtls_config_builder,
+    initial_rto_ms: u32,
+    max_rto_ms: u32,
+    handshake_timeout_ms: u32,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if initial_rto_ms == 0 || max_rto_ms < initial_rto_ms || handshake_timeout_ms == 0 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            update(b, |c| {
+                c.timers(
+                    initial_rto_ms.into(),
+                    max_rto_ms.into(),
+                    handshake_timeout_ms.into(),
+                )
+            });
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Freezes the settings into a shared configuration. Consumes `b` whether or not the build
+/// succeeds (do not use or free it afterwards), unless an argument is NULL
+/// (`DTLS_ERR_NULL_POINTER`, nothing consumed). On `DTLS_OK`, `*out` is a configuration the
+/// caller owns one reference to, released with `dtls_config_free`.
+/// Errors: `DTLS_ERR_INVALID_CONFIG`, `DTLS_ERR_CERTIFICATE`.
+///
+/// # Safety
+/// `b` is a live builder; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_build(
+    b: *mut dtls_config_builder,
+    out: *mut *const dtls_config,
+) -> dtls_result {
+    guard(|| {
+        let out = arg_out(out)?;
+        if b.is_null() {
+            return Err(crate::result::DTLS_ERR_NULL_POINTER);
+        }
+        // SAFETY: `b` came from Box::into_raw in dtls_config_builder_new and is consumed once.
+        let b = unsafe { Box::from_raw(b) };
+        let cfg = b.inner.build().map_err(code)?;
+        // SAFETY: `out` is non-NULL and writable per the contract above.
+        unsafe { out.write(Arc::into_raw(cfg).cast::<dtls_config>()) };
+        Ok(DTLS_OK)
+    })
+}
+
+/// Releases a builder that was never passed to `dtls_config_builder_build`. `NULL` is a no-op.
+///
+/// # Safety
+/// `b` is NULL or a live builder; it must not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_free(b: *mut dtls_config_builder) {
+    guard_or((), || {
+        if !b.is_null() {
+            // SAFETY: from Box::into_raw in dtls_config_builder_new, freed once (contract).
+            drop(unsafe { Box::from_raw(b) });
+        }
+    })
+}
+
+/// Releases the caller's reference to a configuration. Contexts made from it keep their own,
+/// so this may be called right after the last `dtls_ctx_new`. `NULL` is a no-op.
+///
+/// # Safety
+/// `config` is NULL or a configuration from `dtls_config_builder_build` whose reference has not
+/// been released before; the caller must not use it afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_free(config: *const dtls_config) {
+    guard_or((), || {
+        if !config.is_null() {
+            // SAFETY: from Arc::into_raw in dtls_config_builder_build; this releases the
+            // caller's one reference (contract).
+            drop(unsafe { Arc::from_raw(config.cast::<Config>()) });
+        }
+    })
+}
+
+/// A new `Arc` reference to the configuration behind `config`, leaving the caller's intact.
+///
+/// # Safety
+/// `config` is non-NULL and a live configuration from `dtls_config_builder_build`.
+pub(crate) unsafe fn config_arc(config: *const dtls_config) -> Arc<Config> {
+    let p = config.cast::<Config>();
+    // SAFETY: `p` came from Arc::into_raw and the caller still holds its reference, so the
+    // count is >= 1; we add one for the clone we return.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Arc::from_raw(p)
+    }
+}
