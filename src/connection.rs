@@ -442,6 +442,9 @@ impl Connection {
                 let newly_connected = matches!(s, State::Connected) && !self.core.connected;
                 self.state = s;
                 if newly_connected {
+                    // Anything still buffered was queued in plaintext before Finished and
+                    // cannot be part of this handshake.
+                    self.core.reasm.clear();
                     self.core.on_connected(now);
                     self.replay_deferred(now)?;
                 }
@@ -460,6 +463,11 @@ impl Connection {
 
     /// Renegotiation is refused (RFC 5746 makes it safe, but nobody needs it for DTLS).
     fn post_handshake(&mut self, msg: crate::handshake::reassembly::Message) -> Result<(), Error> {
+        if msg.epoch == 0 {
+            // Plaintext after the handshake is unauthenticated: never act on it.
+            self.core.stats.dropped.unexpected += 1;
+            return Ok(());
+        }
         match HandshakeType::from(msg.msg_type) {
             HandshakeType::HelloRequest | HandshakeType::ClientHello => {
                 self.core
@@ -563,6 +571,7 @@ impl Connection {
             return Err(self.fail(e));
         }
         if self.core.timer.is_expired(now) {
+            self.core.reasm.clear_conflicted();
             self.core.timer.backoff();
             self.core.timer.arm(now);
             self.core.flight.start();

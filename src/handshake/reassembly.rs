@@ -110,6 +110,10 @@ struct Slot {
     /// overlapping nor touching (touching ranges are coalesced), so at most
     /// [`MAX_RANGES`] entries.
     ranges: Vec<(u32, u32)>,
+    /// A fragment disagreeing with this slot was refused. Either the peer is broken or
+    /// someone forged the bytes held here; [`Reassembler::clear_conflicted`] lets the next
+    /// retransmission start afresh so a forgery cannot block the handshake for good.
+    conflicted: bool,
 }
 
 impl Slot {
@@ -308,7 +312,21 @@ impl Reassembler {
         }
 
         if let Some(slot) = self.slots.get_mut(&frag.msg_seq) {
-            return slot.merge(&frag, start, end);
+            if frag.epoch <= slot.epoch {
+                let r = slot.merge(&frag, start, end);
+                if matches!(
+                    r,
+                    Insert::Dropped(DropReason::Inconsistent | DropReason::ConflictingBytes)
+                ) {
+                    slot.conflicted = true;
+                }
+                return r;
+            }
+            // A fragment from a later epoch is authenticated; what is held from an earlier
+            // (plaintext) epoch may be forged, so the authenticated one replaces it.
+            if let Some(old) = self.slots.remove(&frag.msg_seq) {
+                self.buffered = self.buffered.saturating_sub(old.body.len());
+            }
         }
 
         if start == end && length != 0 {
@@ -337,6 +355,7 @@ impl Reassembler {
                 epoch: frag.epoch,
                 body,
                 ranges,
+                conflicted: false,
             },
         );
         self.buffered = self.buffered.saturating_add(length);
@@ -406,6 +425,20 @@ impl Reassembler {
     pub fn clear(&mut self) {
         self.slots.clear();
         self.buffered = 0;
+    }
+
+    /// Drops messages that refused a disagreeing fragment. Called when our retransmission
+    /// timer fires: the peer's whole flight is about to come again, so a forged fragment that
+    /// got in first costs at most one timeout.
+    pub fn clear_conflicted(&mut self) {
+        let mut freed = 0usize;
+        self.slots.retain(|_, s| {
+            if s.conflicted {
+                freed = freed.saturating_add(s.body.len());
+            }
+            !s.conflicted
+        });
+        self.buffered = self.buffered.saturating_sub(freed);
     }
 
     /// Bytes currently reserved: the full `length` of every held message.
@@ -629,9 +662,6 @@ mod tests {
         let mut f = piece(&m, 0, 10, 20);
         f.msg_type = 12;
         assert_eq!(r.insert(f), Insert::Dropped(DropReason::Inconsistent));
-        let mut f = piece(&m, 0, 10, 20);
-        f.epoch = 1;
-        assert_eq!(r.insert(f), Insert::Dropped(DropReason::Inconsistent));
         let f = frag(0, 21, 10, &m[10..20]);
         assert_eq!(r.insert(f), Insert::Dropped(DropReason::Inconsistent));
         // Empty fragments are checked too.
@@ -641,6 +671,30 @@ mod tests {
         );
         assert_eq!(r.insert(piece(&m, 0, 10, 20)), Insert::Accepted);
         assert_eq!(r.pop().unwrap().body, m);
+    }
+
+    #[test]
+    fn later_epoch_replaces_plaintext_and_conflicts_clear() {
+        let mut r = r();
+        let m = body(20, 8);
+        // A forged plaintext fragment arrives first with another length.
+        assert_eq!(r.insert(frag(0, 300, 0, &[1, 2, 3, 4])), Insert::Accepted);
+        assert_eq!(
+            r.insert(piece(&m, 0, 0, 10)),
+            Insert::Dropped(DropReason::Inconsistent)
+        );
+        // Our timer fires: the poisoned slot goes, the retransmission gets through.
+        r.clear_conflicted();
+        assert_eq!(r.buffered_bytes(), 0);
+        assert_eq!(r.insert(piece(&m, 0, 0, 20)), Insert::Accepted);
+        assert_eq!(r.pop().unwrap().body, m);
+        // An authenticated (later-epoch) fragment replaces a plaintext slot outright.
+        assert_eq!(r.insert(frag(1, 300, 0, &[9; 4])), Insert::Accepted);
+        let mut f = piece(&m, 1, 0, 20);
+        f.epoch = 1;
+        assert_eq!(r.insert(f), Insert::Accepted);
+        let got = r.pop().unwrap();
+        assert_eq!((got.epoch, got.body), (1, m));
     }
 
     #[test]
