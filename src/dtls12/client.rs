@@ -20,10 +20,11 @@
 //! ```
 
 use super::keys::Keys12;
-use super::{decode_err, expect, offered_schemes, scheme_fits, ske_signed_content};
+use super::{
+    check_peer_finished, decode_err, expect, offered_schemes, scheme_fits, ske_signed_content,
+};
 use crate::config::ExtendedMasterSecret;
 use crate::core::Core;
-use crate::crypto::hash::ct_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::error::Error;
 use crate::event::Negotiated;
@@ -208,15 +209,7 @@ pub fn handle(
         }
         ClientState::AwaitServerHelloDone(p) => on_server_hello_done(core, p, msg, now),
         ClientState::AwaitFinished(p) => {
-            expect(&msg, HandshakeType::Finished, 1)?;
-            let keys = core
-                .keys
-                .as_ref()
-                .ok_or(Error::Internal("no keys at Finished"))?;
-            let expected = keys.verify_data(false, &core.transcript);
-            if !ct_eq(&expected, &msg.body) {
-                return Err(Error::BadFinished);
-            }
+            check_peer_finished(core, &msg, false)?;
             core.hash_in(&msg);
             core.flight.clear();
             core.timer.stop();

@@ -54,3 +54,22 @@ pub(crate) fn expect(msg: &Message, t: HandshakeType, epoch: u16) -> Result<(), 
     }
     Ok(())
 }
+
+/// Checks the peer's Finished (RFC 5246 §7.4.9): epoch 1, and verify_data over everything
+/// before it, compared in constant time.
+pub(crate) fn check_peer_finished(
+    core: &crate::core::Core,
+    msg: &Message,
+    from_client: bool,
+) -> Result<(), Error> {
+    expect(msg, HandshakeType::Finished, 1)?;
+    let keys = core
+        .keys
+        .as_ref()
+        .ok_or(Error::Internal("no keys at Finished"))?;
+    let expected = keys.verify_data(from_client, &core.transcript);
+    if !crate::crypto::hash::ct_eq(&expected, &msg.body) {
+        return Err(Error::BadFinished);
+    }
+    Ok(())
+}

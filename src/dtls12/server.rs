@@ -23,10 +23,11 @@
 //! state machine only ever sees a ClientHello that carried a valid cookie.
 
 use super::keys::Keys12;
-use super::{decode_err, expect, offered_schemes, scheme_fits, ske_signed_content};
+use super::{
+    check_peer_finished, decode_err, expect, offered_schemes, scheme_fits, ske_signed_content,
+};
 use crate::config::ExtendedMasterSecret;
 use crate::core::Core;
-use crate::crypto::hash::ct_eq;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyKind;
 use crate::error::Error;
@@ -165,15 +166,11 @@ pub fn handle(
             Ok(ServerState::AwaitFinished(p))
         }
         ServerState::AwaitFinished(p) => {
-            expect(&msg, HandshakeType::Finished, 1)?;
+            check_peer_finished(core, &msg, true)?;
             let keys = core
                 .keys
                 .as_ref()
                 .ok_or(Error::Internal("no keys at Finished"))?;
-            let expected = keys.verify_data(true, &core.transcript);
-            if !ct_eq(&expected, &msg.body) {
-                return Err(Error::BadFinished);
-            }
             let mut with_theirs = core.transcript.clone();
             with_theirs.extend_from_slice(&crate::msgs::handshake::full_message(
                 HandshakeType::Finished,
