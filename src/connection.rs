@@ -378,6 +378,21 @@ impl Connection {
     ) -> bool {
         let awaiting_hello =
             matches!(&self.state, State::Server(s) if s.awaiting_hello()) && !self.core.cookie_ok;
+        if self.is_connected() && epoch > 0 {
+            // A renegotiation restarts message_seq at 0 (RFC 6347 §4.2.2), so it cannot go
+            // through reassembly. We refuse it with a warning (RFC 5246 §7.2.2) and carry on.
+            let hello = match self.core.role {
+                Role::Client => HandshakeType::HelloRequest,
+                Role::Server => HandshakeType::ClientHello,
+            };
+            if h.msg_type == hello {
+                if h.frag_off == 0 {
+                    self.core
+                        .queue_alert(Alert::warning(AlertDescription::NoRenegotiation));
+                }
+                return false;
+            }
+        }
         if self.is_connected() && epoch == 0 {
             // Epoch 0 after the handshake can only be a retransmission of the peer's last
             // plaintext messages (or a forgery): it may prompt our last flight again, no more.

@@ -1391,6 +1391,49 @@ fn close_notify_from_openssl() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Renegotiation is refused (issue: "a renegotiation attempt is refused with a no_renegotiation
+// warning"; RFC 5246 §7.2.2)
+// ---------------------------------------------------------------------------------------------
+
+/// OpenSSL starts a renegotiation (HelloRequest from a server, ClientHello from a client,
+/// both encrypted at epoch 1). We answer with one epoch-1 alert (the no_renegotiation
+/// warning; its level and description are encrypted) and never start a new handshake: no
+/// handshake record of ours follows. OpenSSL may then give up with a fatal alert of its own,
+/// which is the only way our side may end.
+#[test]
+fn renegotiation_is_refused() {
+    for role in [Role::Client, Role::Server] {
+        let what = format!("OpenSSL renegotiates, ours {role:?}");
+        let mut s = connected(role, &what);
+        let before = s.sent.len();
+        s.peer
+            .renegotiate()
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let _ = s.settle();
+        let ours: Vec<_> = s.sent[before..]
+            .iter()
+            .flat_map(|d| dtls_records(d).expect("our datagram parses"))
+            .collect();
+        assert!(
+            ours.iter().any(|r| r.content_type == 21 && r.epoch == 1),
+            "{what}: no alert answered the renegotiation: {ours:?}"
+        );
+        assert!(
+            !ours.iter().any(|r| r.content_type == 22),
+            "{what}: we sent handshake records: {ours:?}"
+        );
+        for e in &s.events {
+            if let Event::Failed(err) = e {
+                assert!(
+                    matches!(err, Error::AlertReceived(_)),
+                    "{what}: we failed on our own: {err}"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Extended master secret (RFC 7627)
 // ---------------------------------------------------------------------------------------------
 

@@ -51,6 +51,8 @@ struct Timeval {
 }
 
 extern "C" {
+    // Not bound by openssl-sys either; used to attempt a renegotiation.
+    fn SSL_renegotiate(s: *mut openssl_sys::SSL) -> std::os::raw::c_int;
     // Present in libssl since 1.1.1 but not bound by openssl-sys. Linking works
     // because openssl-sys already links libssl into every test binary.
     fn DTLS_set_timer_cb(
@@ -449,6 +451,24 @@ impl OsslEndpoint {
             let _ = self.pump_reads();
         }
         self.app_in.pop_front()
+    }
+
+    /// Starts a renegotiation: a client sends a new ClientHello, a server a HelloRequest
+    /// (both in the current epoch). Errors carry OpenSSL's reason.
+    pub fn renegotiate(&mut self) -> Result<(), String> {
+        let s = match &mut self.stream {
+            Ok(s) => s,
+            Err(e) => return Err(format!("configuration: {e}")),
+        };
+        // SAFETY: the pointer is the live SSL owned by `s`, used on this thread only.
+        if unsafe { SSL_renegotiate(raw_ssl(s.ssl())) } != 1 {
+            return Err("SSL_renegotiate refused".into());
+        }
+        match s.do_handshake() {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) => Ok(()),
+            Err(e) => Err(ssl_err_str(&e)),
+        }
     }
 
     /// Sends close_notify (visible in `take_output`).
