@@ -184,31 +184,11 @@ impl Certificate {
     }
 }
 
-/// Appends a PEM block (RFC 7468, 64-column base64) to `out`.
+/// Appends a PEM block (RFC 7468) to `out`. The encoding comes from the `pem` crate (the
+/// one rcgen uses), so this crate carries no base64 code of its own.
 fn pem_block(out: &mut String, label: &str, der: &[u8]) {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    out.push_str("-----BEGIN ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    // 48 input bytes -> one 64-character line.
-    for line in der.chunks(48) {
-        for g in line.chunks(3) {
-            // chunks(3) never yields an empty slice, so g[0] exists.
-            let b = [g[0], *g.get(1).unwrap_or(&0), *g.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= g.len() {
-                    out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out.push('\n');
-    }
-    out.push_str("-----END ");
-    out.push_str(label);
-    out.push_str("-----\n");
+    let cfg = ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF);
+    out.push_str(&::pem::encode_config(&::pem::Pem::new(label, der), cfg));
 }
 
 /// A certificate fingerprint (RFC 8122 §5), as exchanged in SDP.
