@@ -278,9 +278,24 @@ impl ConfigBuilder {
         self
     }
 
-    /// SRTP protection profiles (IANA ids) for use_srtp, in preference order.
+    /// SRTP protection profiles (IANA ids) for use_srtp, in preference order. The NULL
+    /// profiles are used only when listed here.
     pub fn srtp_profiles(mut self, profiles: &[u16]) -> Self {
+        if profiles.iter().any(|p| crate::srtp::profile(*p).is_none()) {
+            self.error
+                .get_or_insert("unknown SRTP protection profile".into());
+        }
         self.c.srtp_profiles = profiles.to_vec();
+        self
+    }
+
+    /// The MKI to offer in use_srtp (RFC 5764 §4.1.1); empty by default.
+    pub fn srtp_mki(mut self, mki: &[u8]) -> Self {
+        if mki.len() > 255 {
+            self.error
+                .get_or_insert("SRTP MKI longer than 255 bytes".into());
+        }
+        self.c.srtp_mki = mki.to_vec();
         self
     }
 

@@ -654,6 +654,27 @@ impl Connection {
         Ok(())
     }
 
+    /// SRTP master keys and salts for the negotiated profile (RFC 5764 §4.2).
+    pub fn srtp_keying_material(&self) -> Result<crate::srtp::SrtpKeyingMaterial, Error> {
+        let n = self
+            .core
+            .negotiated
+            .as_ref()
+            .ok_or(Error::ExporterUnavailable)?;
+        let id = n
+            .srtp_profile
+            .ok_or(Error::InvalidArgument("use_srtp was not negotiated"))?;
+        let p = crate::srtp::profile(id)
+            .ok_or(Error::Internal("negotiated an unknown SRTP profile"))?;
+        let mut out = zeroize::Zeroizing::new(vec![0u8; 2 * (p.key_len + p.salt_len)]);
+        self.export_keying_material(crate::srtp::EXPORTER_LABEL, None, &mut out)?;
+        Ok(crate::srtp::SrtpKeyingMaterial::new(
+            p,
+            n.srtp_mki.clone(),
+            out,
+        ))
+    }
+
     /// RFC 5705 keying material exporter (`EXTRACTOR-dtls_srtp` for DTLS-SRTP).
     pub fn export_keying_material(
         &self,

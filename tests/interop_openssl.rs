@@ -1685,3 +1685,72 @@ fn duplicates_from_openssl_are_harmless() {
         check_established(&mut s, &what);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// DTLS-SRTP keys (RFC 5764 §4.2)
+// ---------------------------------------------------------------------------------------------
+
+/// For each profile and both roles, the SRTP master keys and salts we hand out equal
+/// OpenSSL's `EXTRACTOR-dtls_srtp` export split the same way, and both sides agree on the
+/// profile.
+#[test]
+fn srtp_keying_material_matches_openssl() {
+    let profiles = [
+        (0x0001u16, "SRTP_AES128_CM_SHA1_80", 60usize),
+        (0x0002, "SRTP_AES128_CM_SHA1_32", 60),
+        (0x0007, "SRTP_AEAD_AES_128_GCM", 56),
+        (0x0008, "SRTP_AEAD_AES_256_GCM", 88),
+    ];
+    for (id, name, len) in profiles {
+        for role in [Role::Client, Role::Server] {
+            let what = format!("{name}, ours {role:?}");
+            let mut s = match role {
+                Role::Client => {
+                    let (chain, key) = issued(Kind::P256, "server");
+                    let mut peer = ossl_server(chain, key);
+                    // A profile OpenSSL prefers but we lack comes first: ours must still win.
+                    let other = if id == 1 {
+                        "SRTP_AES128_CM_SHA1_32"
+                    } else {
+                        "SRTP_AES128_CM_SHA1_80"
+                    };
+                    peer.srtp_profiles = Some(format!("{other}:{name}"));
+                    Session::new(
+                        our_client().srtp_profiles(&[id]).build().unwrap(),
+                        Role::Client,
+                        peer,
+                    )
+                }
+                Role::Server => {
+                    let mut peer = ossl_client_verifying();
+                    let other = if id == 1 {
+                        "SRTP_AES128_CM_SHA1_32"
+                    } else {
+                        "SRTP_AES128_CM_SHA1_80"
+                    };
+                    peer.srtp_profiles = Some(format!("{other}:{name}"));
+                    Session::new(
+                        our_server(Kind::P256).srtp_profiles(&[id]).build().unwrap(),
+                        Role::Server,
+                        peer,
+                    )
+                }
+            };
+            s.connect(&what);
+            assert_eq!(
+                s.peer.selected_srtp_profile().as_deref(),
+                Some(name),
+                "{what}"
+            );
+            let keys = s.ours.srtp_keying_material().expect("srtp keys");
+            assert_eq!(keys.profile, id, "{what}");
+            let theirs = s
+                .peer
+                .export_keying_material("EXTRACTOR-dtls_srtp", None, len);
+            assert_eq!(&keys.material[..], &theirs[..], "{what}");
+            let k = (len - 2 * if id >= 7 { 12 } else { 14 }) / 2;
+            assert_eq!(keys.client_key(), &theirs[..k], "{what}");
+            assert_eq!(keys.server_key(), &theirs[k..2 * k], "{what}");
+        }
+    }
+}
