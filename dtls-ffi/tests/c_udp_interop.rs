@@ -91,6 +91,8 @@ struct Proc {
     output: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     status: Option<ExitStatus>,
+    /// Bound on every wait for this process.
+    wait: Duration,
 }
 
 impl Proc {
@@ -135,7 +137,14 @@ impl Proc {
             output,
             readers,
             status: None,
+            wait: WAIT,
         }
+    }
+
+    /// Allows `wait` for every expectation (a process under valgrind runs many times slower).
+    fn patient(mut self, wait: Duration) -> Proc {
+        self.wait = wait;
+        self
     }
 
     fn output(&self) -> String {
@@ -146,7 +155,7 @@ impl Proc {
     }
 
     fn expect(&self, needle: &str) {
-        let end = Instant::now() + WAIT;
+        let end = Instant::now() + self.wait;
         while Instant::now() < end {
             if self.output().contains(needle) {
                 return;
@@ -173,7 +182,7 @@ impl Proc {
 
     /// Waits (bounded) for the process to exit; its status, or a panic with its output.
     fn wait(&mut self) -> ExitStatus {
-        let end = Instant::now() + WAIT;
+        let end = Instant::now() + self.wait;
         while self.status.is_none() && Instant::now() < end {
             self.status = self.child.try_wait().unwrap();
             std::thread::sleep(Duration::from_millis(10));
@@ -602,6 +611,54 @@ fn c_client_vs_c_server_under_asan_ubsan() {
     client.expect("Connected");
     client.write("through the sanitizers\n");
     client.expect("through the sanitizers\n"); // echoed back by the server
+    client.close_stdin();
+    let c = client.wait();
+    assert!(c.success(), "{c}\n{}", client.output());
+    let s = server.wait();
+    assert!(s.success(), "{s}\n{}", server.output());
+}
+
+/// client.c and server.c (against the shared libdtls) under valgrind memcheck, leaks as errors:
+/// pinned handshake, data echoed, clean close. Uses the same suppression file as loopback.c
+/// (one report inside ring's AES-GCM tag compare, see examples-c/valgrind.supp).
+#[test]
+#[ignore = "valgrind flags bytes sent by client.c as uninitialised, origin a stack copy in ring's digest BlockContext::clone; ASan/UBSan are clean; not yet diagnosed (issue 3 note)"]
+fn c_client_vs_c_server_under_valgrind() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "valgrind is not installed (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED: valgrind is not installed");
+        return;
+    }
+    let supp = root().join("examples-c").join("valgrind.supp");
+    let supp_arg = format!("--suppressions={}", supp.display());
+    let vg = |exe: &Path| -> Vec<String> {
+        vec![
+            "--error-exitcode=1".into(),
+            "--leak-check=full".into(),
+            "--errors-for-leak-kinds=definite,indirect".into(),
+            supp_arg.clone(),
+            exe.display().to_string(),
+        ]
+    };
+    let slow = Duration::from_secs(60);
+    let port = port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut sargs = vg(&examples().server);
+    sargs.extend(["-accept".into(), addr.clone(), "-echo".into()]);
+    let sargs: Vec<&str> = sargs.iter().map(String::as_str).collect();
+    let mut server = Proc::spawn("server (valgrind)", Path::new("valgrind"), &sargs).patient(slow);
+    server.expect("Listening on");
+    let fp = server.fingerprint("Local fingerprint: ");
+    let mut cargs = vg(&examples().client);
+    cargs.extend(["-connect".into(), addr, "-fingerprint".into(), fp]);
+    let cargs: Vec<&str> = cargs.iter().map(String::as_str).collect();
+    let mut client = Proc::spawn("client (valgrind)", Path::new("valgrind"), &cargs).patient(slow);
+    client.expect("Connected");
+    client.write("through valgrind\n");
+    client.expect("through valgrind\n");
     client.close_stdin();
     let c = client.wait();
     assert!(c.success(), "{c}\n{}", client.output());
