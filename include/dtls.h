@@ -73,6 +73,14 @@
 // SRTP protection profile SRTP_AEAD_AES_256_GCM (RFC 7714).
 #define DTLS_SRTP_AEAD_AES_256_GCM 8
 
+// SRTP protection profile SRTP_NULL_HMAC_SHA1_80 (RFC 5764): no encryption, used only when
+// configured explicitly.
+#define DTLS_SRTP_NULL_SHA1_80 5
+
+// SRTP protection profile SRTP_NULL_HMAC_SHA1_32 (RFC 5764): no encryption, used only when
+// configured explicitly.
+#define DTLS_SRTP_NULL_SHA1_32 6
+
 // Client role: sends the first flight.
 #define DTLS_ROLE_CLIENT 1
 

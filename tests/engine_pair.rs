@@ -1159,6 +1159,33 @@ fn alpn_and_srtp_show_up_in_negotiated() {
     }
 }
 
+/// A NULL profile is negotiated only when both sides list it; the client's MKI comes back,
+/// and both ends derive the same RFC 5764 §4.2 keys (60 bytes, as libsrtp expects).
+#[test]
+fn null_srtp_profile_with_mki_gives_equal_keys() {
+    const SRTP_NULL_SHA1_80: u16 = 0x0005;
+    let ccfg = webpki_client("client")
+        .srtp_profiles(&[SRTP_NULL_SHA1_80])
+        .srtp_mki(&[7, 7])
+        .build()
+        .unwrap();
+    let scfg = webpki_server("server")
+        .srtp_profiles(&[SRTP_AES128_CM_SHA1_80, SRTP_NULL_SHA1_80])
+        .build()
+        .unwrap();
+    let mut p = Pair::lossless(ccfg, scfg);
+    p.connect(10_000);
+    for n in [p.c.connected().unwrap(), p.s.connected().unwrap()] {
+        assert_eq!(n.srtp_profile, Some(SRTP_NULL_SHA1_80));
+        assert_eq!(n.srtp_mki, [7, 7]);
+    }
+    let a = p.client.srtp_keying_material().unwrap();
+    let b = p.server.srtp_keying_material().unwrap();
+    assert_eq!(a.material.len(), 60);
+    assert_eq!(a, b);
+    assert_eq!(a.client_salt().len(), 14);
+}
+
 #[test]
 fn no_common_srtp_profile_completes_without_srtp() {
     let ccfg = webpki_client("client")

@@ -47,16 +47,12 @@ pub const DTLS_SRTP_AES128_CM_SHA1_32: u16 = 0x0002;
 pub const DTLS_SRTP_AEAD_AES_128_GCM: u16 = 0x0007;
 /// SRTP protection profile SRTP_AEAD_AES_256_GCM (RFC 7714).
 pub const DTLS_SRTP_AEAD_AES_256_GCM: u16 = 0x0008;
-
-/// Master key and salt lengths of an SRTP profile (RFC 5764 §4.1.2, RFC 7714 §12).
-pub(crate) fn srtp_key_salt_len(profile: u16) -> Option<(usize, usize)> {
-    match profile {
-        DTLS_SRTP_AES128_CM_SHA1_80 | DTLS_SRTP_AES128_CM_SHA1_32 => Some((16, 14)),
-        DTLS_SRTP_AEAD_AES_128_GCM => Some((16, 12)),
-        DTLS_SRTP_AEAD_AES_256_GCM => Some((32, 12)),
-        _ => None,
-    }
-}
+/// SRTP protection profile SRTP_NULL_HMAC_SHA1_80 (RFC 5764): no encryption, used only when
+/// configured explicitly.
+pub const DTLS_SRTP_NULL_SHA1_80: u16 = 0x0005;
+/// SRTP protection profile SRTP_NULL_HMAC_SHA1_32 (RFC 5764): no encryption, used only when
+/// configured explicitly.
+pub const DTLS_SRTP_NULL_SHA1_32: u16 = 0x0006;
 
 /// Applies `f` to the builder (ConfigBuilder methods consume and return it).
 fn update(b: &mut dtls_config_builder, f: impl FnOnce(ConfigBuilder) -> ConfigBuilder) {
@@ -285,7 +281,7 @@ pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles(
             }
             // SAFETY: non-NULL, readable for `n` u16 per the contract above; n is small.
             let list = std::slice::from_raw_parts(profiles, n);
-            if list.iter().any(|p| srtp_key_salt_len(*p).is_none()) {
+            if list.iter().any(|p| dtls_proto::srtp::profile(*p).is_none()) {
                 return Err(DTLS_ERR_INVALID_ARGUMENT);
             }
             update(b, |c| c.srtp_profiles(list));

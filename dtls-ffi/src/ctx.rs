@@ -4,7 +4,7 @@ use crate::boundary::{
     arg_buf, arg_bytes, arg_out, arg_str, code, guard, guard_or, write_cstr, Outcome,
 };
 use crate::certificate::hash_alg;
-use crate::config::{config_arc, dtls_config, srtp_key_salt_len};
+use crate::config::{config_arc, dtls_config};
 use crate::event::{dtls_event, to_c};
 use crate::result::*;
 use dtls_proto::{Connection, Error, Fingerprint, Role};
@@ -228,19 +228,8 @@ pub unsafe extern "C" fn dtls_poll_output(
             let len = arg_out(len)?;
             // SAFETY: writable for `cap` bytes per the contract above.
             let buf = arg_buf(buf, cap)?;
-            let n = match conn.poll_transmit(now_ms, buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => return Ok(DTLS_EMPTY),
-                Err(Error::BufferTooSmall { needed }) => {
-                    // SAFETY: `len` non-NULL and writable per the contract above.
-                    len.write(needed);
-                    return Err(DTLS_ERR_BUFFER_TOO_SMALL);
-                }
-                Err(e) => return Err(code(e)),
-            };
-            // SAFETY: as above.
-            len.write(n);
-            Ok(DTLS_OK)
+            // SAFETY: `len` non-NULL and writable per the contract above.
+            write_len(conn.poll_transmit(now_ms, buf), len)
         })
     }
 }
@@ -356,19 +345,8 @@ pub unsafe extern "C" fn dtls_recv(
             let len = arg_out(len)?;
             // SAFETY: writable for `cap` bytes per the contract above.
             let buf = arg_buf(buf, cap)?;
-            let n = match conn.recv(buf) {
-                Ok(Some(n)) => n,
-                Ok(None) => return Ok(DTLS_EMPTY),
-                Err(Error::BufferTooSmall { needed }) => {
-                    // SAFETY: `len` non-NULL and writable per the contract above.
-                    len.write(needed);
-                    return Err(DTLS_ERR_BUFFER_TOO_SMALL);
-                }
-                Err(e) => return Err(code(e)),
-            };
-            // SAFETY: as above.
-            len.write(n);
-            Ok(DTLS_OK)
+            // SAFETY: `len` non-NULL and writable per the contract above.
+            write_len(conn.recv(buf), len)
         })
     }
 }
@@ -539,26 +517,45 @@ pub unsafe extern "C" fn dtls_srtp_keying_material(
             if !conn.is_connected() {
                 return Err(DTLS_ERR_EXPORTER_UNAVAILABLE);
             }
-            let Some(p) = conn.negotiated().and_then(|n| n.srtp_profile) else {
+            if conn.negotiated().and_then(|n| n.srtp_profile).is_none() {
                 return Ok(DTLS_EMPTY);
-            };
-            let (key, salt) = srtp_key_salt_len(p).ok_or(DTLS_ERR_INTERNAL)?;
-            let needed = 2 * (key + salt);
+            }
+            let keys = conn.srtp_keying_material().map_err(code)?;
+            let needed = keys.material.len();
             if cap < needed {
                 // SAFETY: non-NULL and writable per the contract above.
                 len.write(needed);
                 return Err(DTLS_ERR_BUFFER_TOO_SMALL);
             }
-            let mut tmp = vec![0u8; needed];
-            conn.export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut tmp)
-                .map_err(code)?;
             // SAFETY: `out` writable for `cap >= needed` bytes; `profile`/`len` writable.
-            std::ptr::copy_nonoverlapping(tmp.as_ptr(), out, needed);
+            std::ptr::copy_nonoverlapping(keys.material.as_ptr(), out, needed);
+            let p = keys.profile;
             profile.write(p);
             len.write(needed);
             Ok(DTLS_OK)
         })
     }
+}
+
+/// Maps a "bytes written into the caller's buffer" result: `DTLS_OK` with `*len = n`,
+/// `DTLS_EMPTY` when nothing was pending, or `DTLS_ERR_BUFFER_TOO_SMALL` with the size needed in
+/// `*len` (the item stays queued).
+///
+/// # Safety
+/// `len` is non-NULL and writable.
+unsafe fn write_len(
+    r: Result<Option<usize>, Error>,
+    len: *mut usize,
+) -> Result<dtls_result, dtls_result> {
+    let (n, result) = match r {
+        Ok(Some(n)) => (n, Ok(DTLS_OK)),
+        Ok(None) => return Ok(DTLS_EMPTY),
+        Err(Error::BufferTooSmall { needed }) => (needed, Err(DTLS_ERR_BUFFER_TOO_SMALL)),
+        Err(e) => return Err(code(e)),
+    };
+    // SAFETY: per this function's contract.
+    unsafe { len.write(n) };
+    result
 }
 
 /// Releases a context (without sending anything: call `dtls_close` and flush
