@@ -41,8 +41,10 @@ enum State {
 
 /// Most records we hold for an epoch whose keys are not installed yet.
 const MAX_DEFERRED: usize = 16;
-/// Most received application records held for `recv`.
+/// Most received application records, and bytes, held for `recv`: beyond either, new
+/// records are dropped and counted (a peer cannot make us buffer without bound).
 const MAX_APP_IN: usize = 256;
+const MAX_APP_IN_BYTES: usize = 256 * 1024;
 
 /// A DTLS association.
 ///
@@ -274,11 +276,13 @@ impl Connection {
                     );
                 if !readable {
                     self.core.stats.dropped.unexpected += 1;
-                } else if self.core.app_in.len() >= MAX_APP_IN {
+                } else if self.core.app_in.len() >= MAX_APP_IN
+                    || self.core.app_in.bytes() + payload.len() > MAX_APP_IN_BYTES
+                {
                     self.core.stats.dropped.overflow += 1;
                 } else {
                     // Held until the handshake completes if it arrived ahead of Finished.
-                    self.core.app_in.push_back(payload.to_vec());
+                    self.core.app_in.push(payload);
                 }
                 Ok(())
             }
@@ -541,10 +545,7 @@ impl Connection {
             }
         }
         if self.is_connected() {
-            if let Some(data) = self.core.app_out.front() {
-                let len = data.len();
-                let n = self.core.seal_app(buf, len)?;
-                self.core.app_out.pop_front();
+            if let Some(n) = self.core.seal_next_app(buf)? {
                 self.core.count_out(n);
                 return Ok(Some(n));
             }
@@ -612,7 +613,7 @@ impl Connection {
                 "send queue full; poll_transmit first",
             ));
         }
-        self.core.app_out.push_back(data.to_vec());
+        self.core.app_out.push(data);
         Ok(())
     }
 
@@ -622,14 +623,12 @@ impl Connection {
         if !self.core.connected {
             return Ok(None);
         }
-        let Some(rec) = self.core.app_in.front() else {
+        let Some(needed) = self.core.app_in.front_len() else {
             return Ok(None);
         };
-        if rec.len() > buf.len() {
-            return Err(Error::BufferTooSmall { needed: rec.len() });
-        }
-        let n = rec.len();
-        buf[..n].copy_from_slice(rec);
+        let Some(n) = self.core.app_in.copy_front(buf) else {
+            return Err(Error::BufferTooSmall { needed });
+        };
         self.core.app_in.pop_front();
         Ok(Some(n))
     }

@@ -18,6 +18,7 @@ use crate::msgs::handshake::full_message;
 use crate::msgs::record::{RecordHeader, HEADER_LEN};
 use crate::record::epoch::{ReadEpoch, WriteEpoch};
 use crate::record::protection::RecordCipher;
+use crate::record::queue::RecordQueue;
 use crate::stats::Stats;
 use crate::time::Millis;
 use std::collections::VecDeque;
@@ -59,8 +60,8 @@ pub(crate) struct Core {
     pub read: Vec<ReadEpoch>,
     pub deferred: Vec<Vec<u8>>,
     pub out_datagrams: VecDeque<Vec<u8>>,
-    pub app_out: VecDeque<Vec<u8>>,
-    pub app_in: VecDeque<Vec<u8>>,
+    pub app_out: RecordQueue,
+    pub app_in: RecordQueue,
     pub events: VecDeque<Event>,
     pub stats: Stats,
     pub scratch: Vec<u8>,
@@ -104,8 +105,8 @@ impl Core {
             read: Vec::new(),
             deferred: Vec::new(),
             out_datagrams: VecDeque::new(),
-            app_out: VecDeque::new(),
-            app_in: VecDeque::new(),
+            app_out: RecordQueue::default(),
+            app_in: RecordQueue::default(),
             events: VecDeque::new(),
             stats: Stats {
                 handshake_started_ms: now,
@@ -273,7 +274,11 @@ impl Core {
     /// that they leave before a close_notify queued next.
     pub fn flush_app_out(&mut self) {
         let epoch = self.write.last().map_or(0, |w| w.epoch);
-        while let Some(data) = self.app_out.pop_front() {
+        let mut data = Vec::new();
+        while let Some(n) = self.app_out.front_len() {
+            data.resize(n, 0);
+            self.app_out.copy_front(&mut data);
+            self.app_out.pop_front();
             let mut d = Vec::new();
             if epoch > 0
                 && self
@@ -285,15 +290,16 @@ impl Core {
         }
     }
 
-    /// Seals the first queued application record straight into the caller's buffer.
-    pub fn seal_app(&mut self, buf: &mut [u8], len: usize) -> Result<usize, Error> {
+    /// Seals the oldest queued application record straight into the caller's buffer and
+    /// dequeues it; `Ok(None)` when nothing is queued. `BufferTooSmall` keeps the record.
+    pub fn seal_next_app(&mut self, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+        let Some(len) = self.app_out.front_len() else {
+            return Ok(None);
+        };
         let w = self
             .write
             .last_mut()
             .ok_or(Error::Internal("no write epoch"))?;
-        if w.cipher.is_none() {
-            return Err(Error::Internal("application data without keys"));
-        }
         let needed = HEADER_LEN + len + w.overhead();
         if buf.len() < needed {
             return Err(Error::BufferTooSmall { needed });
@@ -301,15 +307,12 @@ impl Core {
         let seq = w
             .take_seq()
             .ok_or(Error::Internal("sequence numbers exhausted"))?;
-        let Some(c) = &w.cipher else {
-            return Err(Error::Internal("application data without keys"));
-        };
+        let c = w
+            .cipher
+            .as_ref()
+            .ok_or(Error::Internal("application data without keys"))?;
         let p = HEADER_LEN + c.prefix_len();
-        let data = self
-            .app_out
-            .front()
-            .ok_or(Error::Internal("empty send queue"))?;
-        buf[p..p + len].copy_from_slice(data);
+        self.app_out.copy_front(&mut buf[p..p + len]);
         let hdr = RecordHeader {
             content_type: ContentType::ApplicationData,
             version: 0xfefd,
@@ -320,8 +323,9 @@ impl Core {
         let n = c
             .seal(hdr, buf, len)
             .map_err(|_| Error::Internal("seal failed"))?;
+        self.app_out.pop_front();
         self.stats.records_out += 1;
-        Ok(n)
+        Ok(Some(n))
     }
 
     pub fn count_out(&mut self, n: usize) {
@@ -332,6 +336,9 @@ impl Core {
     /// Bookkeeping when the handshake completes.
     pub fn on_connected(&mut self, now: Millis) {
         self.connected = true;
+        // Finished is verified: the transcript is never read again, so its few KB go now
+        // rather than living as long as the association.
+        self.transcript = Vec::new();
         self.stats.handshake_duration_ms = Some(now.saturating_sub(self.started_at));
         if let Some(n) = &self.negotiated {
             self.events.push_back(Event::Connected(n.clone()));

@@ -832,6 +832,42 @@ fn replay_window_accepts_reordered_and_drops_very_old() {
     assert!(p.server.is_connected());
 }
 
+/// A receiver that never calls `recv` holds at most 256 records and 256 KiB; the rest are
+/// dropped and counted as overflow, the association survives, and what was held is intact.
+#[test]
+fn unread_application_data_is_bounded() {
+    for (size, n, kept) in [
+        (10usize, 300usize, 256usize),
+        (1100, 300, 256 * 1024 / 1100),
+    ] {
+        let mut p = connected_pair();
+        let mut ds = Vec::new();
+        for i in 0..n {
+            let mut rec = vec![(i % 251) as u8; size];
+            rec[0] = (i % 256) as u8;
+            p.client.send(&rec).unwrap();
+            ds.extend(p.take(CLIENT));
+        }
+        let before = drops(&p, SERVER).overflow;
+        for d in &ds {
+            // Straight to the connection: `feed` would drain it with recv.
+            p.server.handle_datagram(p.now, d).unwrap();
+        }
+        assert_eq!(
+            drops(&p, SERVER).overflow - before,
+            (n - kept) as u64,
+            "size {size}"
+        );
+        let mut buf = vec![0u8; 2048];
+        for i in 0..kept {
+            let got = p.server.recv(&mut buf).unwrap().expect("held record");
+            assert_eq!((got, buf[0]), (size, (i % 256) as u8), "size {size}");
+        }
+        assert_eq!(p.server.recv(&mut buf).unwrap(), None);
+        assert!(p.server.is_connected());
+    }
+}
+
 /// Flipping any byte of a protected record's ciphertext or tag makes it fail authentication:
 /// dropped, counted in auth_failed, and the association carries on. The window is not
 /// moved by a forgery, so the genuine record is still accepted afterwards.

@@ -1,7 +1,6 @@
 //! The DTLS 1.2 key schedule (RFC 5246 §6.3, §8.1; RFC 7627 for the extended master secret;
 //! RFC 5705 for the exporter).
 
-use crate::crypto::hash::HashAlg;
 use crate::crypto::prf::prf;
 use crate::error::Error;
 use crate::record::protection::RecordCipher;
@@ -65,12 +64,6 @@ impl Keys12 {
             client_random,
             server_random,
         }
-    }
-
-    /// The PRF's hash, which also hashes the transcript for Finished.
-    #[allow(dead_code)]
-    pub fn hash(&self) -> HashAlg {
-        self.suite.prf
     }
 
     /// (client_write, server_write) record ciphers from the key block (RFC 5246 §6.3).

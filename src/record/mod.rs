@@ -2,4 +2,5 @@
 
 pub mod epoch;
 pub mod protection;
+pub mod queue;
 pub mod replay;
