@@ -61,7 +61,12 @@ pub struct Pending {
 /// Client handshake states, in protocol order.
 #[derive(Debug)]
 pub enum ClientState {
-    AwaitServerHello { random: [u8; 32], hvr_count: u8 },
+    AwaitServerHello {
+        random: [u8; 32],
+        hvr_count: u8,
+        /// Extension types our ClientHello carried: the only ones a ServerHello may answer.
+        offered: Vec<ExtensionType>,
+    },
     AwaitCertificate(Box<Pending>),
     AwaitServerKeyExchange(Box<Pending>),
     AwaitCertificateRequestOrDone(Box<Pending>),
@@ -73,10 +78,11 @@ pub enum ClientState {
 /// Sends flight 1.
 pub fn start(core: &mut Core, now: Millis) -> Result<ClientState, Error> {
     let random = core.random32()?;
-    send_client_hello(core, random, &[], now);
+    let offered = send_client_hello(core, random, &[], now);
     Ok(ClientState::AwaitServerHello {
         random,
         hvr_count: 0,
+        offered,
     })
 }
 
@@ -126,13 +132,20 @@ fn client_hello(core: &Core, random: [u8; 32], cookie: &[u8]) -> ClientHello {
     }
 }
 
-fn send_client_hello(core: &mut Core, random: [u8; 32], cookie: &[u8], now: Millis) {
+/// Sends a ClientHello as a new flight; returns the extension types it offered.
+fn send_client_hello(
+    core: &mut Core,
+    random: [u8; 32],
+    cookie: &[u8],
+    now: Millis,
+) -> Vec<ExtensionType> {
     let ch = client_hello(core, random, cookie);
     let mut body = Vec::new();
     ch.encode(&mut body);
     core.new_flight();
     core.send_handshake(HandshakeType::ClientHello, body, 0);
     core.transmit_flight(now, true);
+    ch.extensions.types().collect()
 }
 
 /// Advances the client by one complete handshake message.
@@ -143,7 +156,11 @@ pub fn handle(
     now: Millis,
 ) -> Result<ClientState, Error> {
     match state {
-        ClientState::AwaitServerHello { random, hvr_count } => {
+        ClientState::AwaitServerHello {
+            random,
+            hvr_count,
+            offered,
+        } => {
             if HandshakeType::from(msg.msg_type) == HandshakeType::HelloVerifyRequest
                 && msg.epoch == 0
             {
@@ -154,15 +171,16 @@ pub fn handle(
                 // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
                 // part of the transcript.
                 core.transcript.clear();
-                send_client_hello(core, random, &hvr.cookie, now);
+                let offered = send_client_hello(core, random, &hvr.cookie, now);
                 return Ok(ClientState::AwaitServerHello {
                     random,
                     hvr_count: hvr_count + 1,
+                    offered,
                 });
             }
             expect(&msg, HandshakeType::ServerHello, 0)?;
             let sh = ServerHello::decode(&msg.body).map_err(decode_err)?;
-            let pending = on_server_hello(core, random, &sh)?;
+            let pending = on_server_hello(core, random, &offered, &sh)?;
             core.hash_in(&msg);
             Ok(ClientState::AwaitCertificate(Box::new(pending)))
         }
@@ -232,6 +250,7 @@ pub fn handle(
 fn on_server_hello(
     core: &mut Core,
     client_random: [u8; 32],
+    offered: &[ExtensionType],
     sh: &ServerHello,
 ) -> Result<Pending, Error> {
     let cfg = core.cfg.clone();
@@ -251,8 +270,7 @@ fn on_server_hello(
         return Err(Error::illegal("server chose compression"));
     }
     // RFC 5246 §7.4.1.4: a server may only answer extensions the client offered.
-    let offered = client_hello(core, client_random, &[]).extensions;
-    if sh.extensions.types().any(|t| !offered.has(t)) {
+    if sh.extensions.types().any(|t| !offered.contains(&t)) {
         return Err(Error::misbehaved(
             AlertDescription::UnsupportedExtension,
             "server sent an extension we did not offer",
