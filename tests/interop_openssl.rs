@@ -1754,3 +1754,68 @@ fn srtp_keying_material_matches_openssl() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// ALPN (RFC 7301)
+// ---------------------------------------------------------------------------------------------
+
+/// Both roles: the server's preference decides, both ends report the same protocol, and
+/// nothing in common is `no_application_protocol` when we are the server. OpenSSL as a server
+/// with nothing in common declines ALPN and the handshake goes on without it.
+#[test]
+fn alpn_negotiated_with_openssl() {
+    let ours: &[&[u8]] = &[b"webrtc", b"c-webrtc"];
+    let theirs = vec![b"c-webrtc".to_vec(), b"webrtc".to_vec()];
+
+    let (chain, key) = issued(Kind::P256, "server");
+    let mut peer = ossl_server(chain.clone(), key.clone());
+    peer.alpn = theirs.clone();
+    let mut s = Session::new(our_client().alpn(ours).build().unwrap(), Role::Client, peer);
+    s.connect("ALPN, ours client");
+    let got = s.ours.negotiated().unwrap().alpn.clone();
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"c-webrtc"[..]),
+        "server's order wins"
+    );
+    assert_eq!(s.peer.selected_alpn(), got);
+
+    let mut peer = ossl_client_verifying();
+    peer.alpn = theirs;
+    let mut s = Session::new(
+        our_server(Kind::P256).alpn(ours).build().unwrap(),
+        Role::Server,
+        peer,
+    );
+    s.connect("ALPN, ours server");
+    let got = s.ours.negotiated().unwrap().alpn.clone();
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"webrtc"[..]),
+        "our (server) order wins"
+    );
+    assert_eq!(s.peer.selected_alpn(), got);
+
+    let mut peer = ossl_server(chain, key);
+    peer.alpn = vec![b"other".to_vec()];
+    let mut s = Session::new(our_client().alpn(ours).build().unwrap(), Role::Client, peer);
+    s.connect("ALPN, nothing in common, ours client");
+    assert_eq!(s.ours.negotiated().unwrap().alpn, None);
+
+    let mut peer = ossl_client_verifying();
+    peer.alpn = vec![b"other".to_vec()];
+    let mut s = Session::new(
+        our_server(Kind::P256).alpn(ours).build().unwrap(),
+        Role::Server,
+        peer,
+    );
+    match s.handshake() {
+        Err(Failure::Ours(Error::PeerMisbehaved { alert, .. })) => {
+            assert_eq!(alert, dtls_proto::AlertDescription::NoApplicationProtocol)
+        }
+        other => panic!(
+            "nothing in common, ours server: {:?}",
+            other.err().map(|f| f.to_string())
+        ),
+    }
+}

@@ -100,6 +100,9 @@ pub struct OsslOptions {
     /// calling [`OsslEndpoint::handle_timeout`]. It doubles on each expiry,
     /// capped at 60 s, like OpenSSL's own timer.
     pub timer_initial_us: Option<u32>,
+    /// ALPN protocols in preference order. A client offers them; a server picks the first
+    /// of its own that the client offered (`SSL_select_next_proto`), or declines.
+    pub alpn: Vec<Vec<u8>>,
 }
 
 impl Default for OsslOptions {
@@ -119,6 +122,7 @@ impl Default for OsslOptions {
             srtp_profiles: None,
             sigalgs: None,
             timer_initial_us: None,
+            alpn: Vec::new(),
         }
     }
 }
@@ -267,6 +271,32 @@ fn build_context(opts: &OsslOptions) -> Result<SslContext, String> {
     }
     if let Some(p) = &opts.srtp_profiles {
         b.set_tlsext_use_srtp(p).map_err(|e| ctx_err("srtp", e))?;
+    }
+    if !opts.alpn.is_empty() && opts.role_server {
+        let ours = opts.alpn.clone();
+        b.set_alpn_select_callback(move |_, client| {
+            // The answer must borrow from the client's list: walk it for our first choice.
+            let mut offered = Vec::new();
+            let mut rest = client;
+            while let Some((&n, tail)) = rest.split_first() {
+                let Some(name) = tail.get(..n as usize) else {
+                    break;
+                };
+                offered.push(name);
+                rest = &tail[n as usize..];
+            }
+            ours.iter()
+                .find_map(|p| offered.iter().find(|o| **o == &p[..]).copied())
+                .ok_or(openssl::ssl::AlpnError::NOACK)
+        });
+    } else if !opts.alpn.is_empty() {
+        // ALPN wire format: each name behind a one-byte length (RFC 7301 §3.1).
+        let wire: Vec<u8> = opts
+            .alpn
+            .iter()
+            .flat_map(|p| std::iter::once(p.len() as u8).chain(p.iter().copied()))
+            .collect();
+        b.set_alpn_protos(&wire).map_err(|e| ctx_err("alpn", e))?;
     }
 
     let mut mode = SslVerifyMode::NONE;
@@ -568,6 +598,12 @@ impl OsslEndpoint {
         s.ssl()
             .selected_srtp_profile()
             .map(|p| p.name().to_string())
+    }
+
+    /// The ALPN protocol the handshake selected.
+    pub fn selected_alpn(&self) -> Option<Vec<u8>> {
+        let s = self.stream.as_ref().ok()?;
+        s.ssl().selected_alpn_protocol().map(<[u8]>::to_vec)
     }
 
     /// DER of the peer's leaf certificate.
