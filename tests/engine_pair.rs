@@ -1386,3 +1386,136 @@ fn plaintext_client_hello_after_handshake_starts_nothing() {
     }
     exchange_app_data(&mut p);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fragmented ClientHello through the stateless cookie (browsers send 1.4 KB ClientHellos in two
+// datagrams; see PEERS.md). The cookie is issued from, and checked on, the first fragment.
+// ---------------------------------------------------------------------------------------------
+
+/// Splits a datagram holding one plaintext record with one whole handshake message into two
+/// datagrams, each with one fragment (RFC 6347 §4.2.3).
+fn split_handshake(d: &[u8], at: usize) -> [Vec<u8>; 2] {
+    let (rec, hs) = d.split_at(13);
+    let (hdr, body) = hs.split_at(12);
+    assert_eq!(rec[0], 22, "a handshake record");
+    assert_eq!(
+        body.len(),
+        u32::from_be_bytes([0, hdr[1], hdr[2], hdr[3]]) as usize
+    );
+    let frag = |off: usize, part: &[u8], seq_bump: u8| {
+        let mut out = rec.to_vec();
+        out[10] = out[10].wrapping_add(seq_bump);
+        out[11..13].copy_from_slice(&((12 + part.len()) as u16).to_be_bytes());
+        out.extend_from_slice(&hdr[..6]);
+        out.extend_from_slice(&(off as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(part);
+        out
+    };
+    [frag(0, &body[..at], 0), frag(at, &body[at..], 100)]
+}
+
+#[test]
+fn fragmented_client_hello_passes_the_stateless_cookie() {
+    let scfg = webpki_server("server").build().unwrap();
+    let mut server = Connection::new(scfg, Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"198.51.100.7:5000");
+    let mut client = Connection::new(
+        webpki_client("client").build().unwrap(),
+        Role::Client,
+        Some("dtls-server"),
+        0,
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 1500];
+    let mut out = |c: &mut Connection| {
+        let mut v = Vec::new();
+        while let Some(n) = c.poll_transmit(0, &mut buf).unwrap() {
+            v.push(buf[..n].to_vec());
+        }
+        v
+    };
+
+    // First ClientHello, in two fragments: one HelloVerifyRequest, from the first fragment.
+    let ch1 = out(&mut client);
+    assert_eq!(ch1.len(), 1);
+    let [a, b] = split_handshake(&ch1[0], 40);
+    server.handle_datagram(0, &a).unwrap();
+    server.handle_datagram(0, &b).unwrap();
+    let hvr = out(&mut server);
+    assert_eq!(hvr.len(), 1, "exactly one HelloVerifyRequest");
+    assert_eq!(hvr[0][13], 3, "HelloVerifyRequest");
+    assert_eq!(server.stats().hello_verify_requests, 1);
+
+    // Second ClientHello, fragments out of order: the tail first is dropped (no cookie seen
+    // yet), then the head passes the cookie, then the tail completes the message.
+    client.handle_datagram(0, &hvr[0]).unwrap();
+    let ch2 = out(&mut client);
+    // The head must carry version, random, session id and cookie (RFC 6347 §4.2.1): 100 bytes.
+    let [a, b] = split_handshake(&ch2[0], 100);
+    server.handle_datagram(0, &b).unwrap();
+    assert!(
+        out(&mut server).is_empty(),
+        "a tail fragment alone gets no answer"
+    );
+    server.handle_datagram(0, &a).unwrap();
+    assert!(
+        out(&mut server).is_empty(),
+        "half a ClientHello gets no answer"
+    );
+    server.handle_datagram(0, &b).unwrap();
+    let flight4 = out(&mut server);
+    assert!(
+        !flight4.is_empty(),
+        "the reassembled ClientHello was answered: {:?}",
+        server.stats().dropped
+    );
+    assert_eq!(flight4[0][13], 2, "ServerHello first");
+
+    // The rest of the handshake.
+    let mut to_client = flight4;
+    for _ in 0..10 {
+        for d in to_client.drain(..) {
+            client.handle_datagram(0, &d).unwrap();
+        }
+        for d in out(&mut client) {
+            server.handle_datagram(0, &d).unwrap();
+        }
+        to_client = out(&mut server);
+    }
+    assert!(client.is_connected() && server.is_connected());
+}
+
+/// The front door answers the head of a fragmented ClientHello, drops its tail, allocates
+/// nothing, and accepts the cookie-bearing head of the retry.
+#[test]
+fn front_door_handles_a_fragmented_client_hello() {
+    let scfg = webpki_server("server").build().unwrap();
+    let door = ServerFrontDoor::new(scfg);
+    let peer = b"198.51.100.7:5000";
+    let mut client = Connection::new(
+        webpki_client("client").build().unwrap(),
+        Role::Client,
+        Some("dtls-server"),
+        0,
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 1500];
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let [a, b] = split_handshake(&buf[..n], 40);
+    let mut reply = vec![0u8; 256];
+    assert_eq!(door.prefilter(0, peer, &b, &mut reply), Verdict::Drop);
+    let Verdict::Reply(len) = door.prefilter(0, peer, &a, &mut reply) else {
+        panic!("no HelloVerifyRequest for the head fragment");
+    };
+    // Another address gets a different cookie, so this one is useless there.
+    client.handle_datagram(0, &reply[..len]).unwrap();
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let [a, b] = split_handshake(&buf[..n], 100);
+    assert_eq!(door.prefilter(0, peer, &a, &mut reply), Verdict::Accept);
+    assert_eq!(door.prefilter(0, peer, &b, &mut reply), Verdict::Drop);
+    assert!(matches!(
+        door.prefilter(0, b"203.0.113.9:5000", &a, &mut reply),
+        Verdict::Reply(_)
+    ));
+}
