@@ -12,12 +12,19 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 command -v cc >/dev/null || need_apt+=(build-essential)
+command -v c++ >/dev/null || need_apt+=(g++)
+command -v nm >/dev/null && command -v readelf >/dev/null || need_apt+=(binutils)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
+
+# The lint steps need these components; a minimal rustup profile lacks them.
+for c in rustfmt clippy; do
+  cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c"
+done
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
