@@ -29,12 +29,13 @@
 
 #define CLI_MAX_FINGERPRINTS 8
 #define CLI_MAX_SRTP 8
+#define CLI_MAX_SUITES 8
 #define CLI_MAX_KEYMAT 4096
 
 struct cli_opts {
   int server;
   const char *addr; /* -connect host:port / -accept [host:]port */
-  const char *cert, *key, *cafile, *srtp, *keymat_label, *servername;
+  const char *cert, *key, *cafile, *srtp, *ciphers, *keymat_label, *servername;
   const char *fingerprints[CLI_MAX_FINGERPRINTS];
   size_t n_fingerprints;
   size_t keymat_len;
@@ -56,21 +57,22 @@ static void cli_usage(const struct cli_opts *o) {
             "usage: server -accept [host:]port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-mtu N] [-srtp P1:P2]\n"
             "              [-keymatexport LABEL -keymatexportlen N] [-nocookie] [-echo] [-ign_eof]\n"
-            "              [-hs_timeout MS]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2]\n"
             "  Requires a client certificate when -CAfile or -fingerprint is given.\n");
   } else {
     fprintf(stderr,
             "usage: client -connect host:port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-servername NAME] [-insecure]\n"
             "              [-mtu N] [-srtp P1:P2] [-keymatexport LABEL -keymatexportlen N] [-ign_eof]\n"
-            "              [-hs_timeout MS]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2]\n"
             "  The server is authenticated by -fingerprint and/or -CAfile (-insecure: not at all).\n");
   }
   fprintf(stderr,
           "  -hs_timeout MS: handshake deadline (default 60000). A peer's plaintext alert does\n"
           "  not end a handshake (it could be forged); the deadline does, reporting it.\n"
           "  -srtp takes OpenSSL names: SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32,\n"
-          "  SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM. Without -cert/-key a self-signed\n"
+          "  SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM. -cipher takes OpenSSL or IANA suite\n"
+          "  names, in preference order (ECDHE-ECDSA-AES128-GCM-SHA256, ...). Without -cert/-key a self-signed\n"
           "  certificate is generated and its fingerprint printed. stdin is sent as application\n"
           "  data and received data is written to stdout; stdin EOF sends close_notify.\n");
   exit(2);
@@ -106,6 +108,8 @@ static void cli_parse(struct cli_opts *o, int argc, char **argv) {
       if (*end != '\0' || o->hs_timeout_ms == 0 || o->hs_timeout_ms > 3600000) cli_usage(o);
     } else if (CLI_TAKE("-srtp")) {
       o->srtp = v;
+    } else if (CLI_TAKE("-cipher")) {
+      o->ciphers = v;
     } else if (CLI_TAKE("-keymatexport")) {
       o->keymat_label = v;
     } else if (CLI_TAKE("-keymatexportlen")) {
@@ -256,17 +260,47 @@ static size_t cli_parse_srtp(const char *list, uint16_t *ids, size_t cap) {
   return n;
 }
 
-/* IANA names of the cipher suites libdtls implements. */
+/* The cipher suites libdtls implements, by IANA and by OpenSSL name. */
+static const struct {
+  uint16_t id;
+  const char *iana, *openssl;
+} cli_suites[] = {
+    {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+};
+
 static const char *cli_suite_name(uint16_t id) {
-  switch (id) {
-    case 0xC02B: return "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
-    case 0xC02C: return "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
-    case 0xC02F: return "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
-    case 0xC030: return "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384";
-    case 0xCCA8: return "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256";
-    case 0xCCA9: return "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
-    default: return "unknown";
+  size_t i;
+  for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0]; i++)
+    if (cli_suites[i].id == id) return cli_suites[i].iana;
+  return "unknown";
+}
+
+/* Parses a colon-separated -cipher list of OpenSSL or IANA names; exits on an unknown one. */
+static size_t cli_parse_suites(const char *list, uint16_t *ids, size_t cap) {
+  size_t n = 0;
+  const char *p = list;
+  while (*p != '\0') {
+    size_t len = strcspn(p, ":"), i;
+    int found = 0;
+    for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0] && !found; i++) {
+      const char *iana = cli_suites[i].iana, *ossl = cli_suites[i].openssl;
+      found = (strlen(iana) == len && strncmp(iana, p, len) == 0) ||
+              (strlen(ossl) == len && strncmp(ossl, p, len) == 0);
+      if (found && n < cap) ids[n++] = cli_suites[i].id;
+    }
+    if (!found) {
+      fprintf(stderr, "unknown cipher suite: %.*s\n", (int)len, p);
+      exit(2);
+    }
+    p += len;
+    if (*p == ':') p++;
   }
+  return n;
 }
 
 /* Builds the configuration from the options. Prints our own certificate's fingerprint (the
@@ -320,6 +354,11 @@ static const dtls_config *cli_config(const struct cli_opts *o) {
     uint16_t ids[CLI_MAX_SRTP];
     size_t n = cli_parse_srtp(o->srtp, ids, CLI_MAX_SRTP);
     cli_check(dtls_config_builder_set_srtp_profiles(b, ids, n), "-srtp");
+  }
+  if (o->ciphers != NULL) {
+    uint16_t ids[CLI_MAX_SUITES];
+    size_t n = cli_parse_suites(o->ciphers, ids, CLI_MAX_SUITES);
+    cli_check(dtls_config_builder_set_cipher_suites(b, ids, n), "-cipher");
   }
   if (o->mtu != 0) cli_check(dtls_config_builder_set_mtu(b, (uint16_t)o->mtu), "-mtu");
   if (o->hs_timeout_ms != 0) {

@@ -128,4 +128,33 @@ fn install_then_build_with_pkg_config_shared_and_static() {
     ldd.arg(&stat);
     let deps = String::from_utf8(run_ok(ldd, "ldd", LIMIT).stdout).unwrap();
     assert!(!deps.contains("libdtls"), "{deps}");
+
+    // The examples' Makefile builds all three programs from the same installation, shared and
+    // static, each in a directory of its own (the Makefile writes into the current directory).
+    for (mode, vars) in [("make-shared", &[][..]), ("make-static", &["STATIC=1"][..])] {
+        let out_dir = dir.join(mode);
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let mut make = Command::new("make");
+        make.current_dir(&out_dir)
+            .arg("-f")
+            .arg(root().join("examples-c").join("Makefile"))
+            .args(vars)
+            .env("PKG_CONFIG_PATH", lib.join("pkgconfig"));
+        run_ok(make, &format!("make {vars:?}"), LIMIT);
+        for prog in ["client", "server"] {
+            assert!(out_dir.join(prog).is_file(), "{mode}: no {prog}");
+        }
+        let mut run = Command::new(out_dir.join("loopback"));
+        run.env("LD_LIBRARY_PATH", &lib);
+        let out = run_ok(run, &format!("loopback ({mode})"), LIMIT);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("loopback: OK"));
+        let mut ldd = Command::new("ldd");
+        ldd.arg(out_dir.join("loopback"));
+        let deps = String::from_utf8(run_ok(ldd, "ldd", LIMIT).stdout).unwrap();
+        assert_eq!(
+            deps.contains("libdtls"),
+            mode == "make-shared",
+            "{mode}: {deps}"
+        );
+    }
 }
