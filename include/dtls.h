@@ -87,6 +87,24 @@
 // Server role: answers ClientHellos.
 #define DTLS_ROLE_SERVER 2
 
+// Empty, or a first byte outside every RFC 7983 range: drop it.
+#define DTLS_PACKET_UNKNOWN 0
+
+// First byte 0..3: STUN.
+#define DTLS_PACKET_STUN 1
+
+// First byte 16..19: ZRTP.
+#define DTLS_PACKET_ZRTP 2
+
+// First byte 20..63: DTLS; feed it to `dtls_feed` (or `dtls_server_prefilter`).
+#define DTLS_PACKET_DTLS 3
+
+// First byte 64..79: TURN channel data.
+#define DTLS_PACKET_TURN_CHANNEL 4
+
+// First byte 128..191: RTP or RTCP.
+#define DTLS_PACKET_RTP_RTCP 5
+
 // The handshake completed; `version`, `cipher_suite` and `srtp_profile` say what was agreed.
 #define DTLS_EVENT_CONNECTED 1
 
@@ -105,6 +123,21 @@
 
 // Protocol version number of DTLS 1.3 on the wire.
 #define DTLS_PROTOCOL_VERSION_1_3 65276
+
+// The datagram opens with a ClientHello whose cookie is valid (or cookies are off): create a
+// server context, `dtls_ctx_set_peer_address` it with the same address bytes, and feed it this
+// datagram.
+#define DTLS_VERDICT_ACCEPT 1
+
+// Send the `*reply_len` bytes written to `reply` (a HelloVerifyRequest) back to the peer, and
+// keep nothing.
+#define DTLS_VERDICT_REPLY 2
+
+// Not a ClientHello this server can use: ignore the datagram.
+#define DTLS_VERDICT_DROP 3
+
+// A `reply` buffer of this many bytes always holds the HelloVerifyRequest.
+#define DTLS_PREFILTER_REPLY_MAX 256
 
 // A certificate chain with its private key. Opaque; created by `dtls_certificate_generate` or
 // `dtls_certificate_from_pem`, released by `dtls_certificate_free`.
@@ -262,6 +295,21 @@ dtls_result dtls_certificate_fingerprint(const struct dtls_certificate *cert,
                                          char *out,
                                          size_t cap,
                                          size_t *len);
+
+// Writes the fingerprint of the leaf certificate with hash `hash` (`DTLS_HASH_*`) in the form
+// an SDP `a=fingerprint:` attribute carries (RFC 8122): NUL-terminated `"sha-256 AB:CD:..."`.
+// This is also what `dtls_ctx_add_peer_fingerprint` takes on the other side. Same buffer rules
+// as `dtls_certificate_fingerprint`; 208 bytes hold any of them.
+//
+// # Safety
+// `cert` is a live certificate (only read); `out` is writable for `cap` bytes; `len` is
+// writable. Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT` (unknown hash),
+// `DTLS_ERR_BUFFER_TOO_SMALL`.
+dtls_result dtls_certificate_sdp_fingerprint(const struct dtls_certificate *cert,
+                                             uint32_t hash,
+                                             char *out,
+                                             size_t cap,
+                                             size_t *len);
 
 // Releases a certificate. Configurations built from it keep their own copy, so it may be
 // freed right after `dtls_config_builder_set_certificate`. `NULL` is a no-op.
@@ -579,6 +627,47 @@ dtls_result dtls_srtp_keying_material(const struct dtls_ctx *ctx,
 // `ctx` is NULL or a live context; it must not be used afterwards.
 void dtls_ctx_free(struct dtls_ctx *ctx);
 
+// True when the datagram is DTLS by RFC 7983 §7 (first byte 20..63). For a socket shared with
+// STUN/ICE, RTP/RTCP, ZRTP and TURN. NULL or empty: false. Allocates nothing.
+//
+// # Safety
+// `data` is NULL or readable for `len` bytes (borrowed for the call; only byte 0 is read).
+bool dtls_is_dtls(const uint8_t *data, size_t len);
+
+// Classifies a datagram by its first byte (RFC 7983 §7): one of `DTLS_PACKET_*`.
+// NULL or empty: `DTLS_PACKET_UNKNOWN`.
+//
+// # Safety
+// `data` is NULL or readable for `len` bytes (borrowed for the call; only byte 0 is read).
+uint32_t dtls_packet_kind(const uint8_t *data, size_t len);
+
+// Classifies a datagram from a peer that has no context yet, statelessly (RFC 6347 §4.2.1):
+// `*verdict` is `DTLS_VERDICT_ACCEPT`, `_REPLY` or `_DROP`. Route datagrams from peers that have
+// a context straight to `dtls_feed`. Allocates nothing, whatever arrives; the cookie is an HMAC
+// of the peer address and the ClientHello under the config's rotating secret, so a flood of
+// spoofed ClientHellos costs one HMAC each and creates no state.
+//
+// `peer_addr` is any stable encoding of the peer's transport address (e.g. its `struct
+// sockaddr_in` bytes), at most 256 bytes. `*reply_len` is set on every `DTLS_OK` (0 unless
+// REPLY).
+//
+// # Safety
+// `config` is a live configuration (only read); `peer_addr`/`datagram` are readable for their
+// lengths (borrowed for the call); `reply` is writable for `reply_cap` bytes; `reply_len` and
+// `verdict` are writable. Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT`
+// (address too long), `DTLS_ERR_BUFFER_TOO_SMALL` (a reply is due and `reply_cap` is below
+// `*reply_len`; `DTLS_PREFILTER_REPLY_MAX` always suffices).
+dtls_result dtls_server_prefilter(const struct dtls_config *config,
+                                  uint64_t now_ms,
+                                  const uint8_t *peer_addr,
+                                  size_t peer_addr_len,
+                                  const uint8_t *datagram,
+                                  size_t datagram_len,
+                                  uint8_t *reply,
+                                  size_t reply_cap,
+                                  size_t *reply_len,
+                                  uint32_t *verdict);
+
 // A short English description of `result`; `"unknown result"` for a number this library
 // does not define.
 //
@@ -596,6 +685,30 @@ const char *dtls_result_name(dtls_result result);
 //
 // Ownership: the string is static (never free it) and NUL-terminated.
 const char *dtls_version(void);
+
+// Answerer: our `DTLS_ROLE_*` for an offer whose `a=setup` is `offer_setup` (`"actpass"`,
+// `"active"` or `"passive"`, with or without `"a=setup:"`). An `actpass` offer makes us the
+// client (RFC 8842 §5.3: the answerer answers `active`). Put `dtls_setup_for_role(*role)` in
+// the answer. One shared configuration serves both roles.
+//
+// # Safety
+// `offer_setup` is a NUL-terminated string (borrowed for the call); `role` is writable.
+// Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_UTF8`, `DTLS_ERR_INVALID_ARGUMENT` (unknown value,
+// or `holdconn`).
+dtls_result dtls_role_for_remote_setup(const char *offer_setup, uint32_t *role);
+
+// Offerer (our offer said `actpass`): our `DTLS_ROLE_*` once the answer's `a=setup` is
+// `answer_setup`: `"active"` makes us the server, `"passive"` the client.
+//
+// # Safety
+// `answer_setup` is a NUL-terminated string (borrowed for the call); `role` is writable.
+// Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_UTF8`, `DTLS_ERR_INVALID_ARGUMENT` (anything but
+// active or passive).
+dtls_result dtls_role_for_answer(const char *answer_setup, uint32_t *role);
+
+// The `a=setup` value announcing `role` in an answer: `"active"` for `DTLS_ROLE_CLIENT`,
+// `"passive"` for `DTLS_ROLE_SERVER`, NULL for anything else. The string is static.
+const char *dtls_setup_for_role(uint32_t role);
 
 #ifdef __cplusplus
 }  // extern "C"

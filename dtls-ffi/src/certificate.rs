@@ -117,6 +117,34 @@ pub unsafe extern "C" fn dtls_certificate_fingerprint(
     })
 }
 
+/// Writes the fingerprint of the leaf certificate with hash `hash` (`DTLS_HASH_*`) in the form
+/// an SDP `a=fingerprint:` attribute carries (RFC 8122): NUL-terminated `"sha-256 AB:CD:..."`.
+/// This is also what `dtls_ctx_add_peer_fingerprint` takes on the other side. Same buffer rules
+/// as `dtls_certificate_fingerprint`; 208 bytes hold any of them.
+///
+/// # Safety
+/// `cert` is a live certificate (only read); `out` is writable for `cap` bytes; `len` is
+/// writable. Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT` (unknown hash),
+/// `DTLS_ERR_BUFFER_TOO_SMALL`.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_certificate_sdp_fingerprint(
+    cert: *const dtls_certificate,
+    hash: u32,
+    out: *mut c_char,
+    cap: usize,
+    len: *mut usize,
+) -> dtls_result {
+    guard(|| {
+        // SAFETY: `cert` is NULL or a live certificate per the contract above.
+        let cert = unsafe { arg_ref(cert) }?;
+        arg_out(out)?;
+        arg_out(len)?;
+        let sdp = cert.inner.fingerprint(hash_alg(hash)?).to_sdp();
+        // SAFETY: `out`/`len` writable per the contract above.
+        unsafe { write_cstr(&sdp, out, cap, len) }
+    })
+}
+
 /// Releases a certificate. Configurations built from it keep their own copy, so it may be
 /// freed right after `dtls_config_builder_set_certificate`. `NULL` is a no-op.
 ///

@@ -22,11 +22,17 @@ mod boundary;
 pub mod certificate;
 pub mod config;
 pub mod ctx;
+pub mod demux;
 pub mod event;
+pub mod front_door;
 pub mod result;
+pub mod sdp;
 
 pub use certificate::*;
 pub use config::*;
 pub use ctx::*;
+pub use demux::*;
 pub use event::*;
+pub use front_door::*;
 pub use result::*;
+pub use sdp::*;

@@ -903,9 +903,15 @@ fn header_and_symbols_agree() {
     let mut in_header: Vec<String> = h
         .lines()
         .filter(|l| {
-            ["dtls_result ", "void ", "bool ", "const char *"]
-                .iter()
-                .any(|t| l.starts_with(t))
+            [
+                "dtls_result ",
+                "void ",
+                "bool ",
+                "const char *",
+                "uint32_t ",
+            ]
+            .iter()
+            .any(|t| l.starts_with(t))
                 && l.contains('(')
         })
         .filter_map(|l| {
@@ -931,4 +937,319 @@ fn header_and_symbols_agree() {
         .collect();
     exported.sort();
     assert_eq!(in_header, exported);
+}
+
+/// RFC 7983 demultiplexing: NULL and empty are "not DTLS", and each range maps to its kind.
+#[test]
+fn demux_functions() {
+    // SAFETY: NULL or valid buffers with their lengths.
+    unsafe {
+        assert!(!dtls_is_dtls(null(), 10));
+        assert!(!dtls_is_dtls([22u8].as_ptr(), 0));
+        assert_eq!(dtls_packet_kind(null(), 1), DTLS_PACKET_UNKNOWN);
+        for (byte, kind) in [
+            (0u8, DTLS_PACKET_STUN),
+            (1, DTLS_PACKET_STUN),
+            (17, DTLS_PACKET_ZRTP),
+            (20, DTLS_PACKET_DTLS),
+            (22, DTLS_PACKET_DTLS),
+            (63, DTLS_PACKET_DTLS),
+            (64, DTLS_PACKET_TURN_CHANNEL),
+            (0x80, DTLS_PACKET_RTP_RTCP),
+            (191, DTLS_PACKET_RTP_RTCP),
+            (192, DTLS_PACKET_UNKNOWN),
+            (8, DTLS_PACKET_UNKNOWN),
+        ] {
+            let d = [byte, 0xfe, 0xfd];
+            assert_eq!(dtls_packet_kind(d.as_ptr(), d.len()), kind, "byte {byte}");
+            assert_eq!(dtls_is_dtls(d.as_ptr(), d.len()), kind == DTLS_PACKET_DTLS);
+        }
+    }
+}
+
+/// a=setup to role, role to a=setup, and the SDP fingerprint form, with bad arguments.
+#[test]
+fn sdp_functions() {
+    let f = Fixture::new();
+    let mut role = 0u32;
+    // SAFETY: NULL or valid strings/out-pointers, live certificate.
+    unsafe {
+        assert_eq!(
+            dtls_role_for_remote_setup(c"actpass".as_ptr(), &mut role),
+            DTLS_OK
+        );
+        assert_eq!(role, DTLS_ROLE_CLIENT);
+        assert_eq!(
+            dtls_role_for_remote_setup(c"a=setup:active".as_ptr(), &mut role),
+            DTLS_OK
+        );
+        assert_eq!(role, DTLS_ROLE_SERVER);
+        assert_eq!(dtls_role_for_answer(c"active".as_ptr(), &mut role), DTLS_OK);
+        assert_eq!(role, DTLS_ROLE_SERVER);
+        assert_eq!(
+            dtls_role_for_answer(c"passive".as_ptr(), &mut role),
+            DTLS_OK
+        );
+        assert_eq!(role, DTLS_ROLE_CLIENT);
+        role = 77;
+        assert_eq!(
+            dtls_role_for_answer(c"actpass".as_ptr(), &mut role),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dtls_role_for_remote_setup(c"holdconn".as_ptr(), &mut role),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(role, 77, "written on error");
+        assert_eq!(
+            dtls_role_for_remote_setup(null(), &mut role),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_role_for_answer(c"active".as_ptr(), null_mut()),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_role_for_remote_setup(c"\xff".as_ptr(), &mut role),
+            DTLS_ERR_UTF8
+        );
+        assert_eq!(s(dtls_setup_for_role(DTLS_ROLE_CLIENT)), "active");
+        assert_eq!(s(dtls_setup_for_role(DTLS_ROLE_SERVER)), "passive");
+        assert!(dtls_setup_for_role(9).is_null());
+
+        let mut buf = [0 as c_char; 208];
+        let mut len = 0usize;
+        for (hash, name, bytes) in [
+            (DTLS_HASH_SHA1, "sha-1 ", 20),
+            (DTLS_HASH_SHA256, "sha-256 ", 32),
+            (DTLS_HASH_SHA384, "sha-384 ", 48),
+            (DTLS_HASH_SHA512, "sha-512 ", 64),
+        ] {
+            assert_eq!(
+                dtls_certificate_sdp_fingerprint(
+                    f.cert,
+                    hash,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    &mut len
+                ),
+                DTLS_OK
+            );
+            let sdp = s(buf.as_ptr());
+            assert_eq!(sdp.len(), len);
+            assert!(sdp.starts_with(name), "{sdp}");
+            assert_eq!(sdp.len(), name.len() + bytes * 3 - 1, "{sdp}");
+            // It is exactly what the other side pins.
+            let c = f.ctx(DTLS_ROLE_CLIENT);
+            assert_eq!(dtls_ctx_add_peer_fingerprint(c, buf.as_ptr()), DTLS_OK);
+            dtls_ctx_free(c);
+        }
+        assert_eq!(
+            dtls_certificate_sdp_fingerprint(f.cert, 99, buf.as_mut_ptr(), buf.len(), &mut len),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dtls_certificate_sdp_fingerprint(
+                null(),
+                DTLS_HASH_SHA256,
+                buf.as_mut_ptr(),
+                208,
+                &mut len
+            ),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_certificate_sdp_fingerprint(
+                f.cert,
+                DTLS_HASH_SHA256,
+                buf.as_mut_ptr(),
+                10,
+                &mut len
+            ),
+            DTLS_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(
+            len,
+            "sha-256 ".len() + 32 * 3 - 1 + 1,
+            "needed size includes the NUL"
+        );
+    }
+}
+
+/// The front door through the C ABI: junk is dropped, a first ClientHello gets a
+/// HelloVerifyRequest, the retried ClientHello is accepted and completes the handshake in a
+/// context bound to the same address; a too-small reply buffer says how much is needed.
+#[test]
+fn server_prefilter_through_the_c_abi() {
+    let f = Fixture::new();
+    let peer = *b"127.0.0.1:5000";
+    let mut reply = [0u8; DTLS_PREFILTER_REPLY_MAX];
+    let (mut n, mut v) = (0usize, 0u32);
+    // SAFETY: live handles and valid buffers throughout.
+    unsafe {
+        let junk = [0x16u8, 0xfe, 0xfd, 0, 0];
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                peer.as_ptr(),
+                peer.len(),
+                junk.as_ptr(),
+                junk.len(),
+                reply.as_mut_ptr(),
+                reply.len(),
+                &mut n,
+                &mut v
+            ),
+            DTLS_OK
+        );
+        assert_eq!((v, n), (DTLS_VERDICT_DROP, 0));
+
+        let c = f.ctx(DTLS_ROLE_CLIENT);
+        let mut buf = [0u8; 1500];
+        let mut len = 0;
+        assert_eq!(
+            dtls_poll_output(c, 0, buf.as_mut_ptr(), buf.len(), &mut len),
+            DTLS_OK
+        );
+        let ch1 = buf[..len].to_vec();
+        // Too small: the needed size is reported and the verdict left alone.
+        let mut small = [0u8; 8];
+        v = 0;
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                peer.as_ptr(),
+                peer.len(),
+                ch1.as_ptr(),
+                ch1.len(),
+                small.as_mut_ptr(),
+                small.len(),
+                &mut n,
+                &mut v
+            ),
+            DTLS_ERR_BUFFER_TOO_SMALL
+        );
+        assert!(n > small.len() && n <= DTLS_PREFILTER_REPLY_MAX);
+        assert_eq!(v, 0);
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                peer.as_ptr(),
+                peer.len(),
+                ch1.as_ptr(),
+                ch1.len(),
+                reply.as_mut_ptr(),
+                reply.len(),
+                &mut n,
+                &mut v
+            ),
+            DTLS_OK
+        );
+        assert_eq!(v, DTLS_VERDICT_REPLY);
+        assert_eq!(dtls_feed(c, reply.as_ptr(), n, 0), DTLS_OK);
+        assert_eq!(
+            dtls_poll_output(c, 0, buf.as_mut_ptr(), buf.len(), &mut len),
+            DTLS_OK
+        );
+        let ch2 = buf[..len].to_vec();
+        // The cookie is bound to the address: another peer gets a new HelloVerifyRequest.
+        let other = *b"127.0.0.1:5001";
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                other.as_ptr(),
+                other.len(),
+                ch2.as_ptr(),
+                ch2.len(),
+                reply.as_mut_ptr(),
+                reply.len(),
+                &mut n,
+                &mut v
+            ),
+            DTLS_OK
+        );
+        assert_eq!(v, DTLS_VERDICT_REPLY);
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                peer.as_ptr(),
+                peer.len(),
+                ch2.as_ptr(),
+                ch2.len(),
+                reply.as_mut_ptr(),
+                reply.len(),
+                &mut n,
+                &mut v
+            ),
+            DTLS_OK
+        );
+        assert_eq!((v, n), (DTLS_VERDICT_ACCEPT, 0));
+
+        let srv = f.ctx(DTLS_ROLE_SERVER);
+        assert_eq!(
+            dtls_ctx_set_peer_address(srv, peer.as_ptr(), peer.len()),
+            DTLS_OK
+        );
+        assert_eq!(dtls_feed(srv, ch2.as_ptr(), ch2.len(), 0), DTLS_OK);
+        handshake(c, srv);
+        let mut ev = std::mem::zeroed::<dtls_event>();
+        let mut connected = false;
+        while dtls_poll_event(srv, &mut ev) == DTLS_OK {
+            connected |= ev.kind == DTLS_EVENT_CONNECTED;
+        }
+        assert!(connected, "server context never connected");
+        dtls_ctx_free(c);
+        dtls_ctx_free(srv);
+
+        // Bad arguments.
+        let p = peer.as_ptr();
+        let d = ch2.as_ptr();
+        let r = reply.as_mut_ptr();
+        let cap = reply.len();
+        assert_eq!(
+            dtls_server_prefilter(null(), 0, p, 4, d, 4, r, cap, &mut n, &mut v),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_server_prefilter(f.server_cfg, 0, null(), 4, d, 4, r, cap, &mut n, &mut v),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_server_prefilter(f.server_cfg, 0, p, 4, null(), 4, r, cap, &mut n, &mut v),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_server_prefilter(f.server_cfg, 0, p, 4, d, 4, null_mut(), cap, &mut n, &mut v),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_server_prefilter(f.server_cfg, 0, p, 4, d, 4, r, cap, null_mut(), &mut v),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_server_prefilter(f.server_cfg, 0, p, 4, d, 4, r, cap, &mut n, null_mut()),
+            DTLS_ERR_NULL_POINTER
+        );
+        let long = [0u8; 300];
+        assert_eq!(
+            dtls_server_prefilter(
+                f.server_cfg,
+                0,
+                long.as_ptr(),
+                300,
+                d,
+                4,
+                r,
+                cap,
+                &mut n,
+                &mut v
+            ),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+    }
 }
