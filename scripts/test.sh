@@ -15,6 +15,8 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v c++ >/dev/null || need_apt+=(g++)
 command -v nm >/dev/null && command -v readelf >/dev/null || need_apt+=(binutils)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null || need_apt+=(gnutls-bin)
+command -v make >/dev/null || need_apt+=(make)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
