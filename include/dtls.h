@@ -81,6 +81,30 @@
 // configured explicitly.
 #define DTLS_SRTP_NULL_SHA1_32 6
 
+// `dtls_config_builder_set_limit`: largest handshake message accepted, in bytes (default
+// 65536, at least 4096). It also bounds the peer's certificate chain in size.
+#define DTLS_LIMIT_HANDSHAKE_MESSAGE 1
+
+// Handshake fragment bytes buffered for reassembly at once (default 131072).
+#define DTLS_LIMIT_REASSEMBLY_BYTES 2
+
+// Records of the next epoch held until its keys are installed (default 16, at least 2).
+#define DTLS_LIMIT_DEFERRED_RECORDS 3
+
+// Records queued by `dtls_send` and not yet sealed (default 256); beyond, `dtls_send` fails
+// with `DTLS_ERR_BUFFER_TOO_SMALL`.
+#define DTLS_LIMIT_QUEUED_RECORDS 4
+
+// Received application records not yet read by `dtls_recv` (default 256); beyond, new ones
+// are dropped and counted.
+#define DTLS_LIMIT_RECEIVED_RECORDS 5
+
+// Their bytes (default 262144, at least 16384).
+#define DTLS_LIMIT_RECEIVED_BYTES 6
+
+// Certificates accepted in the peer's chain (default 10).
+#define DTLS_LIMIT_CERT_CHAIN_LEN 7
+
 // Client role: sends the first flight.
 #define DTLS_ROLE_CLIENT 1
 
@@ -411,6 +435,17 @@ dtls_result dtls_config_builder_set_cipher_suites(struct dtls_config_builder *b,
 // # Safety
 // `b` is a live builder.
 dtls_result dtls_config_builder_set_mtu(struct dtls_config_builder *b, uint16_t mtu);
+
+// Sets one per-association memory bound, `which` a `DTLS_LIMIT_*`. What a peer sends beyond
+// a bound is dropped and counted; the association carries on. Values below what a handshake
+// needs are refused by `dtls_config_builder_build` with `DTLS_ERR_INVALID_CONFIG`.
+//
+// # Safety
+// `b` is a live builder. Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT`
+// (unknown `which`).
+dtls_result dtls_config_builder_set_limit(struct dtls_config_builder *b,
+                                          uint32_t which,
+                                          size_t value);
 
 // Sets the retransmission timers in milliseconds: first timeout, its cap (the timeout doubles
 // up to it), and the deadline for the whole handshake. Needs `0 < initial_rto_ms <= max_rto_ms`

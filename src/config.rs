@@ -85,9 +85,54 @@ pub struct Config {
     pub(crate) srtp_mki: Vec<u8>,
     pub(crate) rng_seed: Option<u64>,
     pub(crate) wall_clock: WallClock,
-    pub(crate) max_handshake_message: usize,
-    pub(crate) max_cert_chain: usize,
-    pub(crate) max_queued_records: usize,
+    pub(crate) limits: Limits,
+}
+
+/// Memory bounds for one association. Everything a peer sends before it is authenticated, and
+/// everything an application leaves unread, is held within these; what does not fit is dropped
+/// and counted in [`crate::Stats`] (or refused with an error, for `send`). The defaults suit a
+/// WebRTC or VoIP peer; IoT devices may lower them.
+///
+/// ```
+/// use dtls_proto::config::{Config, Limits};
+/// let limits = Limits { max_received_records: 32, ..Limits::default() };
+/// let cfg = Config::builder().limits(limits).build().unwrap();
+/// assert_eq!(cfg.limits().max_received_records, 32);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest handshake message accepted, in bytes (64 KiB). This also bounds the peer's
+    /// certificate chain in size, since the chain travels in one Certificate message.
+    pub max_handshake_message: usize,
+    /// Bytes of handshake fragments buffered for reassembly at once (128 KiB). Fragments
+    /// beyond are dropped; the peer retransmits them.
+    pub max_reassembly_bytes: usize,
+    /// Records of the next epoch held until its keys are installed (16): a Finished that
+    /// overtakes the ChangeCipherSpec, or data that overtakes the Finished.
+    pub max_deferred_records: usize,
+    /// Application records queued by `send` and not yet sealed into datagrams (256). Beyond,
+    /// `send` fails with `BufferTooSmall`.
+    pub max_queued_records: usize,
+    /// Received application records not yet read with `recv` (256) ...
+    pub max_received_records: usize,
+    /// ... and their bytes (256 KiB). Beyond either, new records are dropped and counted.
+    pub max_received_bytes: usize,
+    /// Certificates in the peer's chain (10).
+    pub max_cert_chain_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_handshake_message: 64 * 1024,
+            max_reassembly_bytes: 128 * 1024,
+            max_deferred_records: 16,
+            max_queued_records: 256,
+            max_received_records: 256,
+            max_received_bytes: 256 * 1024,
+            max_cert_chain_len: 10,
+        }
+    }
 }
 
 impl Config {
@@ -104,6 +149,11 @@ impl Config {
     /// Whether the server performs the HelloVerifyRequest cookie exchange.
     pub fn cookie_exchange(&self) -> bool {
         self.cookie_exchange
+    }
+
+    /// The per-association memory bounds.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 }
 
@@ -159,9 +209,7 @@ impl ConfigBuilder {
                 srtp_mki: Vec::new(),
                 rng_seed: None,
                 wall_clock: WallClock::system(),
-                max_handshake_message: 64 * 1024,
-                max_cert_chain: 10,
-                max_queued_records: 256,
+                limits: Limits::default(),
             },
             error,
         }
@@ -311,9 +359,22 @@ impl ConfigBuilder {
         self
     }
 
-    /// Largest handshake message accepted (bounds reassembly memory).
+    /// Largest handshake message accepted (bounds reassembly memory); see [`Limits`].
     pub fn max_handshake_message(mut self, bytes: usize) -> Self {
-        self.c.max_handshake_message = bytes;
+        let l = &mut self.c.limits;
+        l.max_handshake_message = bytes;
+        l.max_reassembly_bytes = l.max_reassembly_bytes.max(bytes.saturating_mul(2));
+        self
+    }
+
+    /// The bounds as set so far (to change one and keep the others).
+    pub fn current_limits(&self) -> Limits {
+        self.c.limits
+    }
+
+    /// All the per-association memory bounds at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.c.limits = limits;
         self
     }
 
@@ -323,6 +384,24 @@ impl ConfigBuilder {
             return Err(Error::InvalidConfig(e));
         }
         let c = self.c;
+        let l = &c.limits;
+        // Each floor is what one honest handshake needs: a certificate chain of a few KiB, a
+        // ChangeCipherSpec's worth of reordering, and one record in flight each way.
+        if l.max_handshake_message < 4096
+            || l.max_reassembly_bytes < l.max_handshake_message
+            || l.max_deferred_records < 2
+            || l.max_queued_records == 0
+            || l.max_received_records == 0
+            || l.max_received_bytes < 16 * 1024
+            || l.max_cert_chain_len == 0
+        {
+            return Err(Error::InvalidConfig(
+                "limits too small: handshake message >= 4096 and <= reassembly bytes, \
+                 deferred records >= 2, queued/received records >= 1, received bytes >= 16384, \
+                 chain length >= 1"
+                    .into(),
+            ));
+        }
         if c.versions.is_empty() {
             return Err(Error::InvalidConfig("no protocol version enabled".into()));
         }

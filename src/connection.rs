@@ -39,13 +39,6 @@ enum State {
     Poisoned,
 }
 
-/// Most records we hold for an epoch whose keys are not installed yet.
-const MAX_DEFERRED: usize = 16;
-/// Most received application records, and bytes, held for `recv`: beyond either, new
-/// records are dropped and counted (a peer cannot make us buffer without bound).
-const MAX_APP_IN: usize = 256;
-const MAX_APP_IN_BYTES: usize = 256 * 1024;
-
 /// A DTLS association.
 ///
 /// The drive loop:
@@ -217,7 +210,9 @@ impl Connection {
                 .read
                 .last()
                 .map_or(1, |r| r.epoch.saturating_add(1));
-            if hdr.epoch == next && self.core.deferred.len() < MAX_DEFERRED && !self.is_connected()
+            if hdr.epoch == next
+                && self.core.deferred.len() < self.core.cfg.limits.max_deferred_records
+                && !self.is_connected()
             {
                 self.core.deferred.push(whole.to_vec());
             } else {
@@ -276,8 +271,9 @@ impl Connection {
                     );
                 if !readable {
                     self.core.stats.dropped.unexpected += 1;
-                } else if self.core.app_in.len() >= MAX_APP_IN
-                    || self.core.app_in.bytes() + payload.len() > MAX_APP_IN_BYTES
+                } else if self.core.app_in.len() >= self.core.cfg.limits.max_received_records
+                    || self.core.app_in.bytes() + payload.len()
+                        > self.core.cfg.limits.max_received_bytes
                 {
                     self.core.stats.dropped.overflow += 1;
                 } else {
@@ -608,7 +604,7 @@ impl Connection {
         if data.len() > self.max_send_len() {
             return Err(Error::InvalidArgument("record larger than the MTU allows"));
         }
-        if self.core.app_out.len() >= self.core.cfg.max_queued_records {
+        if self.core.app_out.len() >= self.core.cfg.limits.max_queued_records {
             return Err(Error::InvalidArgument(
                 "send queue full; poll_transmit first",
             ));

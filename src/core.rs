@@ -77,14 +77,14 @@ impl Core {
         rng: Rng,
         now: Millis,
     ) -> Self {
-        let max_msg = cfg.max_handshake_message;
+        let max_msg = cfg.limits.max_handshake_message;
         Core {
             role,
             server_name,
             peer_addr: Vec::new(),
             rng,
             flight: Flight::default(),
-            reasm: Reassembler::new(max_msg, max_msg.saturating_mul(2), 8),
+            reasm: Reassembler::new(max_msg, cfg.limits.max_reassembly_bytes, 8),
             timer: RetransmitTimer::new(cfg.initial_rto_ms, cfg.max_rto_ms),
             transcript: Vec::new(),
             send_seq: 0,

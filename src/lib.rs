@@ -58,7 +58,9 @@ pub mod time;
 pub mod verify;
 
 pub use cert::{CertError, Certificate, Fingerprint};
-pub use config::{ClientAuth, Config, ConfigBuilder, ExtendedMasterSecret, PeerVerification};
+pub use config::{
+    ClientAuth, Config, ConfigBuilder, ExtendedMasterSecret, Limits, PeerVerification,
+};
 pub use connection::{Connection, Role};
 pub use crypto::hash::HashAlg;
 pub use crypto::sign::KeyKind;

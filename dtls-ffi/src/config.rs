@@ -344,6 +344,58 @@ pub unsafe extern "C" fn dtls_config_builder_set_mtu(
     }
 }
 
+/// `dtls_config_builder_set_limit`: largest handshake message accepted, in bytes (default
+/// 65536, at least 4096). It also bounds the peer's certificate chain in size.
+pub const DTLS_LIMIT_HANDSHAKE_MESSAGE: u32 = 1;
+/// Handshake fragment bytes buffered for reassembly at once (default 131072).
+pub const DTLS_LIMIT_REASSEMBLY_BYTES: u32 = 2;
+/// Records of the next epoch held until its keys are installed (default 16, at least 2).
+pub const DTLS_LIMIT_DEFERRED_RECORDS: u32 = 3;
+/// Records queued by `dtls_send` and not yet sealed (default 256); beyond, `dtls_send` fails
+/// with `DTLS_ERR_BUFFER_TOO_SMALL`.
+pub const DTLS_LIMIT_QUEUED_RECORDS: u32 = 4;
+/// Received application records not yet read by `dtls_recv` (default 256); beyond, new ones
+/// are dropped and counted.
+pub const DTLS_LIMIT_RECEIVED_RECORDS: u32 = 5;
+/// Their bytes (default 262144, at least 16384).
+pub const DTLS_LIMIT_RECEIVED_BYTES: u32 = 6;
+/// Certificates accepted in the peer's chain (default 10).
+pub const DTLS_LIMIT_CERT_CHAIN_LEN: u32 = 7;
+
+/// Sets one per-association memory bound, `which` a `DTLS_LIMIT_*`. What a peer sends beyond
+/// a bound is dropped and counted; the association carries on. Values below what a handshake
+/// needs are refused by `dtls_config_builder_build` with `DTLS_ERR_INVALID_CONFIG`.
+///
+/// # Safety
+/// `b` is a live builder. Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT`
+/// (unknown `which`).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_limit(
+    b: *mut dtls_config_builder,
+    which: u32,
+    value: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            let mut l = b.inner.current_limits();
+            let slot = match which {
+                DTLS_LIMIT_HANDSHAKE_MESSAGE => &mut l.max_handshake_message,
+                DTLS_LIMIT_REASSEMBLY_BYTES => &mut l.max_reassembly_bytes,
+                DTLS_LIMIT_DEFERRED_RECORDS => &mut l.max_deferred_records,
+                DTLS_LIMIT_QUEUED_RECORDS => &mut l.max_queued_records,
+                DTLS_LIMIT_RECEIVED_RECORDS => &mut l.max_received_records,
+                DTLS_LIMIT_RECEIVED_BYTES => &mut l.max_received_bytes,
+                DTLS_LIMIT_CERT_CHAIN_LEN => &mut l.max_cert_chain_len,
+                _ => return Err(DTLS_ERR_INVALID_ARGUMENT),
+            };
+            *slot = value;
+            update(b, |c| c.limits(l));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
 /// Sets the retransmission timers in milliseconds: first timeout, its cap (the timeout doubles
 /// up to it), and the deadline for the whole handshake. Needs `0 < initial_rto_ms <= max_rto_ms`
 /// and `handshake_timeout_ms > 0`, else `DTLS_ERR_INVALID_ARGUMENT`.

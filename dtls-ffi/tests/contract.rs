@@ -1253,3 +1253,48 @@ fn server_prefilter_through_the_c_abi() {
         );
     }
 }
+
+/// Limits: unknown selectors and NULL are refused at once, too-small values at build.
+#[test]
+fn limit_setter() {
+    // SAFETY: NULL or live builders; every built config freed.
+    unsafe {
+        assert_eq!(
+            dtls_config_builder_set_limit(null_mut(), DTLS_LIMIT_QUEUED_RECORDS, 8),
+            DTLS_ERR_NULL_POINTER
+        );
+        let mut b = null_mut();
+        assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+        assert_eq!(
+            dtls_config_builder_set_limit(b, 0, 8),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dtls_config_builder_set_limit(b, 99, 8),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        for which in 1..=7 {
+            assert_eq!(
+                dtls_config_builder_set_limit(b, which, 1 << 20),
+                DTLS_OK,
+                "{which}"
+            );
+        }
+        let mut cfg = null();
+        assert_eq!(dtls_config_builder_build(b, &mut cfg), DTLS_OK);
+        dtls_config_free(cfg);
+
+        let mut b = null_mut();
+        assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+        assert_eq!(
+            dtls_config_builder_set_limit(b, DTLS_LIMIT_HANDSHAKE_MESSAGE, 10),
+            DTLS_OK
+        );
+        let mut cfg = null();
+        assert_eq!(
+            dtls_config_builder_build(b, &mut cfg),
+            DTLS_ERR_INVALID_CONFIG
+        );
+        assert!(cfg.is_null());
+    }
+}

@@ -186,8 +186,8 @@ pub fn handle(
         }
         ClientState::AwaitCertificate(p) => {
             expect(&msg, HandshakeType::Certificate, 0)?;
-            let cert =
-                Certificate12::decode(&msg.body, core.cfg.max_cert_chain).map_err(decode_err)?;
+            let cert = Certificate12::decode(&msg.body, core.cfg.limits.max_cert_chain_len)
+                .map_err(decode_err)?;
             if cert.chain.is_empty() {
                 return Err(Error::NoPeerCertificate);
             }
