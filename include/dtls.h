@@ -105,6 +105,11 @@
 // Certificates accepted in the peer's chain (default 10).
 #define DTLS_LIMIT_CERT_CHAIN_LEN 7
 
+// Records that may fail authentication under one key before the association ends with
+// `DTLS_ERR_KEY_USAGE_LIMIT` (default 2^36, RFC 9147 §4.5.3). Below that each is dropped and
+// counted.
+#define DTLS_LIMIT_AUTH_FAILURES 8
+
 // Client role: sends the first flight.
 #define DTLS_ROLE_CLIENT 1
 
@@ -256,6 +261,10 @@ typedef struct dtls_event {
 
 // The peer does not support extended_master_secret (RFC 7627), which is required.
 #define DTLS_ERR_EMS_REQUIRED 304
+
+// The keys reached their AEAD usage limit (RFC 9147 §4.5.3): AES-GCM's confidentiality bound,
+// or `DTLS_LIMIT_AUTH_FAILURES` records that failed authentication. Start a new association.
+#define DTLS_ERR_KEY_USAGE_LIMIT 305
 
 // An internal error (a bug or resource failure).
 #define DTLS_ERR_INTERNAL 399

@@ -74,7 +74,7 @@ pub struct Config {
     pub(crate) client_auth: ClientAuth,
     pub(crate) ems: ExtendedMasterSecret,
     pub(crate) cookie_exchange: bool,
-    pub(crate) cookie_secret: [u8; 32],
+    pub(crate) cookie_secret: CookieSecret,
     pub(crate) cookie_lifetime_ms: u64,
     pub(crate) mtu: u16,
     pub(crate) initial_rto_ms: u64,
@@ -86,6 +86,21 @@ pub struct Config {
     pub(crate) rng_seed: Option<u64>,
     pub(crate) wall_clock: WallClock,
     pub(crate) limits: Limits,
+}
+
+/// The HelloVerifyRequest cookie key: wiped on drop, never printed.
+pub(crate) struct CookieSecret(pub(crate) [u8; 32]);
+
+impl Drop for CookieSecret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for CookieSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieSecret(..)")
+    }
 }
 
 /// Memory bounds for one association. Everything a peer sends before it is authenticated, and
@@ -119,6 +134,11 @@ pub struct Limits {
     pub max_received_bytes: usize,
     /// Certificates in the peer's chain (10).
     pub max_cert_chain_len: usize,
+    /// Records that may fail authentication under one key before the association ends with
+    /// [`crate::Error::KeyUsageLimit`] (2^36, RFC 9147 §4.5.3 for AES-GCM and
+    /// ChaCha20-Poly1305). Each such record is otherwise just dropped and counted; a lower
+    /// value trades forgery resistance for exposure to a flood of forged records.
+    pub max_auth_failures: u64,
 }
 
 impl Default for Limits {
@@ -131,6 +151,7 @@ impl Default for Limits {
             max_received_records: 256,
             max_received_bytes: 256 * 1024,
             max_cert_chain_len: 10,
+            max_auth_failures: 1 << 36,
         }
     }
 }
@@ -198,7 +219,7 @@ impl ConfigBuilder {
                 client_auth: ClientAuth::None,
                 ems: ExtendedMasterSecret::Require,
                 cookie_exchange: true,
-                cookie_secret: secret,
+                cookie_secret: CookieSecret(secret),
                 cookie_lifetime_ms: 60_000,
                 mtu: 1200,
                 initial_rto_ms: 1000,
@@ -290,7 +311,7 @@ impl ConfigBuilder {
     /// Server: the secret the stateless cookies are derived from. Share it between
     /// processes that serve one address.
     pub fn cookie_secret(mut self, secret: [u8; 32]) -> Self {
-        self.c.cookie_secret = secret;
+        self.c.cookie_secret = CookieSecret(secret);
         self
     }
 
@@ -394,11 +415,12 @@ impl ConfigBuilder {
             || l.max_received_records == 0
             || l.max_received_bytes < 16 * 1024
             || l.max_cert_chain_len == 0
+            || l.max_auth_failures == 0
         {
             return Err(Error::InvalidConfig(
                 "limits too small: handshake message >= 4096 and <= reassembly bytes, \
                  deferred records >= 2, queued/received records >= 1, received bytes >= 16384, \
-                 chain length >= 1"
+                 chain length >= 1, auth failures >= 1"
                     .into(),
             ));
         }

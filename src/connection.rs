@@ -70,10 +70,22 @@ enum State {
 /// let n = server.recv(&mut app).unwrap().unwrap();
 /// assert_eq!(&app[..n], b"ping");
 /// ```
-#[derive(Debug)]
 pub struct Connection {
     core: Core,
     state: State,
+}
+
+/// Shows where the association stands, never its keys, transcript or buffered data.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.core.role)
+            .field("connected", &self.core.connected)
+            .field("closed", &self.is_closed())
+            .field("negotiated", &self.core.negotiated)
+            .field("stats", &self.core.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connection {
@@ -238,7 +250,14 @@ impl Connection {
             }
             Err(_) => {
                 self.core.stats.dropped.auth_failed += 1;
-                Ok(())
+                let limit = self.core.cfg.limits.max_auth_failures;
+                if self.core.read[idx].cipher.auth_failures() >= limit {
+                    Err(Error::KeyUsageLimit(
+                        "too many records failed authentication (RFC 9147 §4.5.3)",
+                    ))
+                } else {
+                    Ok(())
+                }
             }
         };
         self.core.scratch = scratch;

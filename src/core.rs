@@ -24,8 +24,8 @@ use crate::time::Millis;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// Everything an association holds besides its handshake state.
-#[derive(Debug)]
+/// Everything an association holds besides its handshake state. Deliberately not `Debug`: it
+/// holds keys, the transcript and plaintext.
 pub(crate) struct Core {
     pub cfg: Arc<Config>,
     pub role: Role,
@@ -218,7 +218,7 @@ impl Core {
             seq,
             length: payload.len() as u16,
         };
-        match &w.cipher {
+        match &mut w.cipher {
             None => {
                 hdr.encode(out);
                 out.extend_from_slice(payload);
@@ -230,7 +230,7 @@ impl Core {
                 let p = start + HEADER_LEN + c.prefix_len();
                 out[p..p + payload.len()].copy_from_slice(payload);
                 c.seal(hdr, &mut out[start..], payload.len())
-                    .map_err(|_| Error::Internal("seal failed"))?;
+                    .map_err(seal_error)?;
             }
         }
         self.stats.records_out += 1;
@@ -309,7 +309,7 @@ impl Core {
             .ok_or(Error::Internal("sequence numbers exhausted"))?;
         let c = w
             .cipher
-            .as_ref()
+            .as_mut()
             .ok_or(Error::Internal("application data without keys"))?;
         let p = HEADER_LEN + c.prefix_len();
         self.app_out.copy_front(&mut buf[p..p + len]);
@@ -320,9 +320,7 @@ impl Core {
             seq,
             length: 0,
         };
-        let n = c
-            .seal(hdr, buf, len)
-            .map_err(|_| Error::Internal("seal failed"))?;
+        let n = c.seal(hdr, buf, len).map_err(seal_error)?;
         self.app_out.pop_front();
         self.stats.records_out += 1;
         Ok(Some(n))
@@ -406,5 +404,14 @@ impl Core {
             .fill(&mut r)
             .map_err(|_| Error::Internal("random generator failed"))?;
         Ok(r)
+    }
+}
+
+fn seal_error(e: crate::crypto::CryptoError) -> Error {
+    match e {
+        crate::crypto::CryptoError::UsageLimit => {
+            Error::KeyUsageLimit("AES-GCM confidentiality bound spent (RFC 9147 §4.5.3)")
+        }
+        _ => Error::Internal("seal failed"),
     }
 }

@@ -52,6 +52,10 @@ pub enum Error {
     NoVerifier,
     /// The exporter needs an established association.
     ExporterUnavailable,
+    /// The keys reached their AEAD usage limit (RFC 9147 §4.5.3): too many records sealed for
+    /// AES-GCM's confidentiality bound, or too many records failed authentication. DTLS 1.2 has
+    /// no key update, so the association ends; start a new one.
+    KeyUsageLimit(&'static str),
     /// A bug or resource failure inside the engine.
     Internal(&'static str),
 }
@@ -73,6 +77,7 @@ impl Error {
             Error::PeerMisbehaved { .. } => 302,
             Error::NoCommonParameters(_) => 303,
             Error::ExtendedMasterSecretRequired => 304,
+            Error::KeyUsageLimit(_) => 305,
             Error::Internal(_) => 399,
             Error::FingerprintMismatch => 400,
             Error::CertificateRejected(_) => 401,
@@ -98,6 +103,7 @@ impl Error {
             Error::PeerMisbehaved { .. } => "DTLS_ERR_PEER_MISBEHAVED",
             Error::NoCommonParameters(_) => "DTLS_ERR_NO_COMMON_PARAMETERS",
             Error::ExtendedMasterSecretRequired => "DTLS_ERR_EMS_REQUIRED",
+            Error::KeyUsageLimit(_) => "DTLS_ERR_KEY_USAGE_LIMIT",
             Error::Internal(_) => "DTLS_ERR_INTERNAL",
             Error::FingerprintMismatch => "DTLS_ERR_FINGERPRINT_MISMATCH",
             Error::CertificateRejected(_) => "DTLS_ERR_CERTIFICATE_REJECTED",
@@ -191,6 +197,7 @@ impl fmt::Display for Error {
             Error::ExporterUnavailable => {
                 f.write_str("exporter unavailable before the handshake completes")
             }
+            Error::KeyUsageLimit(what) => write!(f, "AEAD key usage limit reached: {what}"),
             Error::Internal(what) => write!(f, "internal error: {what}"),
         }
     }

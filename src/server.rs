@@ -19,7 +19,7 @@ const MAC_LEN: usize = 16;
 fn window_key(cfg: &Config, window: u64) -> Vec<u8> {
     hmac(
         HashAlg::Sha256,
-        &cfg.cookie_secret,
+        &cfg.cookie_secret.0,
         &[b"dtls cookie key", &window.to_be_bytes()],
     )
 }

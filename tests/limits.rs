@@ -190,3 +190,51 @@ fn limits_below_what_a_handshake_needs_are_refused() {
         .unwrap();
     assert!(cfg.limits().max_reassembly_bytes >= 200_000);
 }
+
+/// A genuine application record from `s`, with its sequence number set to `seq` and a
+/// ciphertext byte flipped: fresh to the replay window, but it fails authentication.
+fn forged_record(s: &mut Connection, seq: u64) -> Vec<u8> {
+    s.send(b"genuine").unwrap();
+    let mut buf = [0u8; 1500];
+    let n = s.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let mut rec = buf[..n].to_vec();
+    assert_eq!(rec[0], 23, "an application_data record");
+    rec[5..11].copy_from_slice(&seq.to_be_bytes()[2..]);
+    let last = rec.len() - 1;
+    rec[last] ^= 1;
+    rec
+}
+
+#[test]
+fn forged_records_end_the_association_only_at_the_configured_auth_failure_limit() {
+    let limits = Limits {
+        max_auth_failures: 5,
+        ..Limits::default()
+    };
+    let (mut c, mut s) = pair(Limits::default(), limits);
+    handshake(&mut c, &mut s);
+    for i in 0..4 {
+        let rec = forged_record(&mut s, 1000 + i);
+        c.handle_datagram(0, &rec).unwrap();
+    }
+    assert!(c.is_connected(), "four forgeries are dropped and counted");
+    assert_eq!(c.stats().dropped.auth_failed, 4);
+    let rec = forged_record(&mut s, 2000);
+    let err = c.handle_datagram(0, &rec).unwrap_err();
+    assert!(matches!(err, Error::KeyUsageLimit(_)), "{err:?}");
+    assert_eq!(err.code(), 305);
+    assert!(!c.is_connected());
+
+    // With the default (2^36, RFC 9147 §4.5.3), a thousand forgeries change nothing.
+    let (mut c, mut s) = pair(Limits::default(), Limits::default());
+    handshake(&mut c, &mut s);
+    for i in 0..1000 {
+        let rec = forged_record(&mut s, 5000 + i);
+        c.handle_datagram(0, &rec).unwrap();
+    }
+    assert!(c.is_connected());
+    s.send(b"still here").unwrap();
+    pump(&mut s, &mut c);
+    let mut buf = [0u8; 64];
+    assert_eq!(c.recv(&mut buf).unwrap(), Some(10));
+}

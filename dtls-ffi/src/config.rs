@@ -361,6 +361,10 @@ pub const DTLS_LIMIT_RECEIVED_RECORDS: u32 = 5;
 pub const DTLS_LIMIT_RECEIVED_BYTES: u32 = 6;
 /// Certificates accepted in the peer's chain (default 10).
 pub const DTLS_LIMIT_CERT_CHAIN_LEN: u32 = 7;
+/// Records that may fail authentication under one key before the association ends with
+/// `DTLS_ERR_KEY_USAGE_LIMIT` (default 2^36, RFC 9147 §4.5.3). Below that each is dropped and
+/// counted.
+pub const DTLS_LIMIT_AUTH_FAILURES: u32 = 8;
 
 /// Sets one per-association memory bound, `which` a `DTLS_LIMIT_*`. What a peer sends beyond
 /// a bound is dropped and counted; the association carries on. Values below what a handshake
@@ -379,6 +383,11 @@ pub unsafe extern "C" fn dtls_config_builder_set_limit(
     unsafe {
         set(b, |b| {
             let mut l = b.inner.current_limits();
+            if which == DTLS_LIMIT_AUTH_FAILURES {
+                l.max_auth_failures = value as u64;
+                update(b, |c| c.limits(l));
+                return Ok(DTLS_OK);
+            }
             let slot = match which {
                 DTLS_LIMIT_HANDSHAKE_MESSAGE => &mut l.max_handshake_message,
                 DTLS_LIMIT_REASSEMBLY_BYTES => &mut l.max_reassembly_bytes,

@@ -53,6 +53,9 @@ pub const DTLS_ERR_PEER_MISBEHAVED: dtls_result = 302;
 pub const DTLS_ERR_NO_COMMON_PARAMETERS: dtls_result = 303;
 /// The peer does not support extended_master_secret (RFC 7627), which is required.
 pub const DTLS_ERR_EMS_REQUIRED: dtls_result = 304;
+/// The keys reached their AEAD usage limit (RFC 9147 §4.5.3): AES-GCM's confidentiality bound,
+/// or `DTLS_LIMIT_AUTH_FAILURES` records that failed authentication. Start a new association.
+pub const DTLS_ERR_KEY_USAGE_LIMIT: dtls_result = 305;
 /// An internal error (a bug or resource failure).
 pub const DTLS_ERR_INTERNAL: dtls_result = 399;
 
@@ -152,6 +155,11 @@ static RESULTS: &[(dtls_result, &CStr, &CStr)] = &[
         DTLS_ERR_EMS_REQUIRED,
         c"DTLS_ERR_EMS_REQUIRED",
         c"peer does not support extended_master_secret, which is required",
+    ),
+    (
+        DTLS_ERR_KEY_USAGE_LIMIT,
+        c"DTLS_ERR_KEY_USAGE_LIMIT",
+        c"AEAD key usage limit reached; start a new association",
     ),
     (DTLS_ERR_INTERNAL, c"DTLS_ERR_INTERNAL", c"internal error"),
     (

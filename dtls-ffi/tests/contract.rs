@@ -141,6 +141,7 @@ fn result_strings_cover_every_code() {
         DTLS_ERR_PEER_MISBEHAVED,
         DTLS_ERR_NO_COMMON_PARAMETERS,
         DTLS_ERR_EMS_REQUIRED,
+        DTLS_ERR_KEY_USAGE_LIMIT,
         DTLS_ERR_INTERNAL,
         DTLS_ERR_FINGERPRINT_MISMATCH,
         DTLS_ERR_CERTIFICATE_REJECTED,
@@ -154,7 +155,7 @@ fn result_strings_cover_every_code() {
         assert_ne!(s(dtls_result_str(c)), "unknown result", "{c}");
         assert!(s(dtls_result_name(c)).starts_with("DTLS_"), "{c}");
     }
-    for bad in [2, 99, 108, 250, 305, 405, 999, u32::MAX] {
+    for bad in [2, 99, 108, 250, 306, 405, 999, u32::MAX] {
         assert_eq!(s(dtls_result_str(bad)), "unknown result");
         assert_eq!(s(dtls_result_name(bad)), "DTLS_ERR_UNKNOWN");
     }
@@ -189,6 +190,7 @@ fn engine_codes_match_c_names() {
         Error::BadSignature,
         Error::NoVerifier,
         Error::ExporterUnavailable,
+        Error::KeyUsageLimit("x"),
         Error::Internal("x"),
     ];
     for e in errors {
@@ -1273,7 +1275,7 @@ fn limit_setter() {
             dtls_config_builder_set_limit(b, 99, 8),
             DTLS_ERR_INVALID_ARGUMENT
         );
-        for which in 1..=7 {
+        for which in 1..=8 {
             assert_eq!(
                 dtls_config_builder_set_limit(b, which, 1 << 20),
                 DTLS_OK,

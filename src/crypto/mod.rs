@@ -25,6 +25,8 @@ pub enum CryptoError {
     SealFailed,
     /// AEAD authentication failed or the input was shorter than a tag.
     OpenFailed,
+    /// The key has sealed as much as its AEAD's confidentiality bound allows.
+    UsageLimit,
     /// The algorithm or scheme is not supported by this build.
     Unsupported,
     /// Producing a signature failed.
@@ -42,6 +44,7 @@ impl std::fmt::Display for CryptoError {
             CryptoError::BadPeerKey => "invalid peer public key",
             CryptoError::SealFailed => "AEAD seal failed",
             CryptoError::OpenFailed => "AEAD open failed",
+            CryptoError::UsageLimit => "AEAD key usage limit reached",
             CryptoError::Unsupported => "unsupported algorithm",
             CryptoError::SignFailed => "signing failed",
             CryptoError::BadSignature => "bad signature",

@@ -317,13 +317,15 @@ fn on_server_hello(
         None => None,
         Some(d) => {
             let s = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
-            // RFC 5764 §4.1.1: exactly one profile, one we offered, and our MKI back.
+            // RFC 5764 §4.1.1: exactly one profile, one we offered. §4.1.3: the server either
+            // echoes our MKI or answers with an empty one (it will not use MKIs, as OpenSSL
+            // always answers); only a different non-empty MKI is an error.
             if s.profiles.len() != 1 || !cfg.srtp_profiles.contains(&s.profiles[0]) {
                 return Err(Error::illegal(
                     "server chose an SRTP profile we did not offer",
                 ));
             }
-            if s.mki != cfg.srtp_mki {
+            if !s.mki.is_empty() && s.mki != cfg.srtp_mki {
                 return Err(Error::illegal("server changed the SRTP MKI"));
             }
             Some((s.profiles[0], s.mki))

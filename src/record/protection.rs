@@ -11,11 +11,24 @@ use zeroize::Zeroize;
 /// Authentication tag bytes for every suite we implement.
 pub const TAG_LEN: usize = 16;
 
+/// AES-GCM's confidentiality limit, in AES blocks. TLS 1.3 (RFC 8446 §5.5, adopted for DTLS by
+/// RFC 9147 §4.5.3) allows 2^24.5 full-size records, keeping the adversary's advantage near
+/// 2^-57. That bound grows with the total number of blocks encrypted (AEBounds: σ²/2^128), so
+/// it is counted in blocks: 2^24.5 records of 2^14 bytes = 1024 blocks each, plus one for the
+/// tag. A media stream of 1200-byte records may then seal about 13 times more records.
+pub const GCM_SEAL_LIMIT_BLOCKS: u64 = 23_726_566 * 1025;
+
 /// One direction's keys for one epoch.
 pub struct RecordCipher {
     key: AeadKey,
     iv: [u8; 12],
     explicit_nonce: bool,
+    /// AES blocks sealed so far, and the most allowed (`u64::MAX`: no bound, ChaCha20-Poly1305,
+    /// whose limit exceeds the 2^48 sequence numbers).
+    sealed_blocks: u64,
+    seal_limit_blocks: u64,
+    /// Records that failed authentication under this key (RFC 9147 §4.5.3 counts them).
+    auth_failures: u64,
 }
 
 impl std::fmt::Debug for RecordCipher {
@@ -46,7 +59,24 @@ impl RecordCipher {
             key: AeadKey::new(alg, key)?,
             iv: fixed,
             explicit_nonce,
+            sealed_blocks: 0,
+            seal_limit_blocks: if explicit_nonce {
+                GCM_SEAL_LIMIT_BLOCKS
+            } else {
+                u64::MAX
+            },
+            auth_failures: 0,
         })
+    }
+
+    /// Records that failed authentication under this key.
+    pub fn auth_failures(&self) -> u64 {
+        self.auth_failures
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_seal_limit_blocks(&mut self, blocks: u64) {
+        self.seal_limit_blocks = blocks;
     }
 
     /// Bytes a record grows by: explicit nonce plus tag.
@@ -87,8 +117,9 @@ impl RecordCipher {
     /// Seals a record in `out`, whose bytes from `HEADER_LEN + prefix_len()` hold `plain_len`
     /// bytes of plaintext. Writes the header (with its final length), the explicit nonce and the
     /// tag; returns the record's total length. `out` must hold `HEADER_LEN + plain_len + overhead()`.
+    /// Fails with `UsageLimit`, sealing nothing, once the key's confidentiality bound is spent.
     pub fn seal(
-        &self,
+        &mut self,
         mut hdr: RecordHeader,
         out: &mut [u8],
         plain_len: usize,
@@ -96,6 +127,11 @@ impl RecordCipher {
         let total = HEADER_LEN + plain_len + self.overhead();
         if out.len() < total || total - HEADER_LEN > u16::MAX as usize {
             return Err(CryptoError::SealFailed);
+        }
+        let blocks = plain_len.div_ceil(16) as u64 + 1;
+        match self.sealed_blocks.checked_add(blocks) {
+            Some(n) if n <= self.seal_limit_blocks => self.sealed_blocks = n,
+            _ => return Err(CryptoError::UsageLimit),
         }
         let explicit = hdr.epoch_seq().to_be_bytes();
         let aad = Self::aad(&hdr, plain_len);
@@ -116,12 +152,14 @@ impl RecordCipher {
 
     /// Opens a record body (everything after the header) in place; returns the plaintext's
     /// range within `body`.
+    /// A failure counts towards [`RecordCipher::auth_failures`].
     pub fn open(
-        &self,
+        &mut self,
         hdr: &RecordHeader,
         body: &mut [u8],
     ) -> Result<std::ops::Range<usize>, CryptoError> {
         if body.len() < self.overhead() {
+            self.auth_failures += 1;
             return Err(CryptoError::OpenFailed);
         }
         let mut explicit = hdr.epoch_seq().to_be_bytes();
@@ -131,10 +169,16 @@ impl RecordCipher {
         let start = self.prefix_len();
         let plain_len = body.len() - self.overhead();
         let aad = Self::aad(hdr, plain_len);
-        let n = self
+        match self
             .key
-            .open_in_place(self.nonce(explicit), &aad, &mut body[start..])?;
-        Ok(start..start + n)
+            .open_in_place(self.nonce(explicit), &aad, &mut body[start..])
+        {
+            Ok(n) => Ok(start..start + n),
+            Err(e) => {
+                self.auth_failures += 1;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -150,7 +194,7 @@ mod tests {
             (AeadAlg::Aes256Gcm, 32, 4),
             (AeadAlg::Chacha20Poly1305, 32, 12),
         ] {
-            let c = RecordCipher::new(alg, &vec![3; klen], &vec![5; ivlen]).unwrap();
+            let mut c = RecordCipher::new(alg, &vec![3; klen], &vec![5; ivlen]).unwrap();
             let hdr = RecordHeader {
                 content_type: ContentType::ApplicationData,
                 version: 0xfefd,
@@ -177,5 +221,50 @@ mod tests {
             let mut rx = buf.clone();
             assert!(c.open(&other_seq, &mut rx[13..]).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod usage_limits {
+    use super::*;
+    use crate::msgs::enums::ContentType;
+
+    fn hdr(seq: u64) -> RecordHeader {
+        RecordHeader {
+            content_type: ContentType::ApplicationData,
+            version: 0xfefd,
+            epoch: 1,
+            seq,
+            length: 0,
+        }
+    }
+
+    #[test]
+    fn gcm_stops_sealing_at_its_block_budget_and_chacha_has_none() {
+        let mut gcm = RecordCipher::new(AeadAlg::Aes128Gcm, &[7; 16], &[1; 4]).unwrap();
+        // A 100-byte record costs 7 blocks plus one.
+        gcm.set_seal_limit_blocks(16);
+        let mut buf = [0u8; 200];
+        assert!(gcm.seal(hdr(0), &mut buf, 100).is_ok());
+        assert!(gcm.seal(hdr(1), &mut buf, 100).is_ok());
+        assert_eq!(gcm.seal(hdr(2), &mut buf, 1), Err(CryptoError::UsageLimit));
+        assert_eq!(gcm.seal(hdr(3), &mut buf, 0), Err(CryptoError::UsageLimit));
+        let chacha = RecordCipher::new(AeadAlg::Chacha20Poly1305, &[7; 32], &[1; 12]).unwrap();
+        assert_eq!(chacha.seal_limit_blocks, u64::MAX);
+        let fresh = RecordCipher::new(AeadAlg::Aes128Gcm, &[7; 16], &[1; 4]).unwrap();
+        assert_eq!(fresh.seal_limit_blocks, 24_319_730_150);
+    }
+
+    #[test]
+    fn failed_opens_are_counted_per_key() {
+        let mut c = RecordCipher::new(AeadAlg::Aes128Gcm, &[7; 16], &[1; 4]).unwrap();
+        let mut junk = [0u8; 40];
+        assert!(c.open(&hdr(0), &mut junk).is_err());
+        assert!(c.open(&hdr(1), &mut junk[..5]).is_err());
+        assert_eq!(c.auth_failures(), 2);
+        let mut buf = [0u8; 60];
+        let n = c.seal(hdr(2), &mut buf, 10).unwrap();
+        assert!(c.open(&hdr(2), &mut buf[HEADER_LEN..n]).is_ok());
+        assert_eq!(c.auth_failures(), 2);
     }
 }
