@@ -428,6 +428,22 @@ dtls_result dtls_config_builder_set_srtp_profiles(struct dtls_config_builder *b,
                                                   const uint16_t *profiles,
                                                   size_t n);
 
+// Sets the SRTP protection profiles from a colon-separated list of names, in preference order:
+// the string a VoIP stack passes to OpenSSL's `SSL_CTX_set_tlsext_use_srtp`, e.g.
+// `"SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"`. OpenSSL's and IANA's spellings are both
+// accepted, case-insensitively. An empty string disables use_srtp.
+//
+// # Safety
+// `b` is a live builder; `profiles` a NUL-terminated string (borrowed for the call).
+// Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_UTF8`, `DTLS_ERR_INVALID_ARGUMENT` (an unknown
+// name; nothing is changed).
+dtls_result dtls_config_builder_set_srtp_profiles_str(struct dtls_config_builder *b,
+                                                      const char *profiles);
+
+// The OpenSSL name of an SRTP profile id (`"SRTP_AES128_CM_SHA1_80"`, ...), as
+// `SSL_get_selected_srtp_profile()->name` gives it; NULL for an unknown id. Static string.
+const char *dtls_srtp_profile_name(uint16_t id);
+
 // Sets the cipher suites (IANA ids) in preference order; unsupported ids make
 // `dtls_config_builder_build` fail with `DTLS_ERR_INVALID_CONFIG`. `n == 0` gives
 // `DTLS_ERR_INVALID_ARGUMENT`.

@@ -290,6 +290,50 @@ pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles(
     }
 }
 
+/// Sets the SRTP protection profiles from a colon-separated list of names, in preference order:
+/// the string a VoIP stack passes to OpenSSL's `SSL_CTX_set_tlsext_use_srtp`, e.g.
+/// `"SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"`. OpenSSL's and IANA's spellings are both
+/// accepted, case-insensitively. An empty string disables use_srtp.
+///
+/// # Safety
+/// `b` is a live builder; `profiles` a NUL-terminated string (borrowed for the call).
+/// Errors: `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_UTF8`, `DTLS_ERR_INVALID_ARGUMENT` (an unknown
+/// name; nothing is changed).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles_str(
+    b: *mut dtls_config_builder,
+    profiles: *const std::ffi::c_char,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            // SAFETY: NUL-terminated per the contract above.
+            let s = crate::boundary::arg_str(profiles)?;
+            let list = dtls_proto::srtp::parse_profiles(s).map_err(|e| e.code())?;
+            update(b, |c| c.srtp_profiles(&list));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// The OpenSSL name of an SRTP profile id (`"SRTP_AES128_CM_SHA1_80"`, ...), as
+/// `SSL_get_selected_srtp_profile()->name` gives it; NULL for an unknown id. Static string.
+#[no_mangle]
+pub extern "C" fn dtls_srtp_profile_name(id: u16) -> *const std::ffi::c_char {
+    crate::boundary::guard_or(std::ptr::null(), || {
+        let name: &'static std::ffi::CStr = match id {
+            DTLS_SRTP_AES128_CM_SHA1_80 => c"SRTP_AES128_CM_SHA1_80",
+            DTLS_SRTP_AES128_CM_SHA1_32 => c"SRTP_AES128_CM_SHA1_32",
+            DTLS_SRTP_NULL_SHA1_80 => c"SRTP_NULL_SHA1_80",
+            DTLS_SRTP_NULL_SHA1_32 => c"SRTP_NULL_SHA1_32",
+            DTLS_SRTP_AEAD_AES_128_GCM => c"SRTP_AEAD_AES_128_GCM",
+            DTLS_SRTP_AEAD_AES_256_GCM => c"SRTP_AEAD_AES_256_GCM",
+            _ => return std::ptr::null(),
+        };
+        name.as_ptr()
+    })
+}
+
 /// Sets the cipher suites (IANA ids) in preference order; unsupported ids make
 /// `dtls_config_builder_build` fail with `DTLS_ERR_INVALID_CONFIG`. `n == 0` gives
 /// `DTLS_ERR_INVALID_ARGUMENT`.

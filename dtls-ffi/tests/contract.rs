@@ -1300,3 +1300,51 @@ fn limit_setter() {
         assert!(cfg.is_null());
     }
 }
+
+/// SRTP profiles by name, as OpenSSL's SSL_CTX_set_tlsext_use_srtp takes them, and back.
+#[test]
+fn srtp_profiles_by_name() {
+    // SAFETY: NULL or live builders, NUL-terminated strings.
+    unsafe {
+        let mut b = null_mut();
+        assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+        assert_eq!(
+            dtls_config_builder_set_srtp_profiles_str(
+                b,
+                c"SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80".as_ptr()
+            ),
+            DTLS_OK
+        );
+        assert_eq!(
+            dtls_config_builder_set_srtp_profiles_str(b, c"SRTP_AES128_CM_HMAC_SHA1_32".as_ptr()),
+            DTLS_OK,
+            "IANA spelling"
+        );
+        assert_eq!(
+            dtls_config_builder_set_srtp_profiles_str(b, c"SRTP_AES128_CM_SHA1_80:NOPE".as_ptr()),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dtls_config_builder_set_srtp_profiles_str(b, null()),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_config_builder_set_srtp_profiles_str(null_mut(), c"".as_ptr()),
+            DTLS_ERR_NULL_POINTER
+        );
+        dtls_config_builder_free(b);
+        for id in [1u16, 2, 5, 6, 7, 8] {
+            let name = s(dtls_srtp_profile_name(id));
+            let mut b = null_mut();
+            assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+            let c = std::ffi::CString::new(name.clone()).unwrap();
+            assert_eq!(
+                dtls_config_builder_set_srtp_profiles_str(b, c.as_ptr()),
+                DTLS_OK,
+                "{name}"
+            );
+            dtls_config_builder_free(b);
+        }
+        assert!(dtls_srtp_profile_name(3).is_null());
+    }
+}
