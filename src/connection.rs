@@ -188,11 +188,15 @@ impl Connection {
         self.core.stats.datagrams_in += 1;
         self.core.stats.bytes_in += datagram.len() as u64;
         self.core.retransmit_requested = false;
-        for (hdr, body, whole) in Records::new(datagram) {
+        let mut records = Records::new(datagram);
+        for (hdr, body, whole) in records.by_ref() {
             self.core.stats.records_in += 1;
             if let Err(e) = self.process_record(now, hdr, body, whole) {
                 return Err(self.fail(e));
             }
+        }
+        if records.truncated() {
+            self.core.stats.dropped.malformed += 1;
         }
         if self.core.retransmit_requested {
             self.core.retransmit_on_peer_request(now);
@@ -229,6 +233,13 @@ impl Connection {
                 self.core.deferred.push(whole.to_vec());
             } else {
                 self.core.stats.dropped.bad_epoch += 1;
+            }
+            // RFC 6347 §4.2.4: data in the next epoch before its Finished means our peer has
+            // finished and its last flight was lost or is late; resend ours now rather than at
+            // the next timeout, so the peer resends its own. (Rate-limited like any
+            // peer-prompted retransmission.)
+            if hdr.content_type == ContentType::ApplicationData && !self.is_connected() {
+                self.core.retransmit_requested = true;
             }
             return Ok(());
         };
@@ -405,6 +416,7 @@ impl Connection {
                 Role::Server => HandshakeType::ClientHello,
             };
             if h.msg_type == hello {
+                self.core.stats.dropped.unexpected += 1;
                 if h.frag_off == 0 {
                     self.core
                         .queue_alert(Alert::warning(AlertDescription::NoRenegotiation));
@@ -418,6 +430,7 @@ impl Connection {
             if h.msg_seq < self.core.reasm.next_seq() {
                 self.core.retransmit_requested = true;
             }
+            self.core.stats.dropped.unexpected += 1;
             return false;
         }
         if !awaiting_hello {

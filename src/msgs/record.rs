@@ -60,6 +60,7 @@ impl Codec for RecordHeader {
 /// the iteration: RFC 6347 §4.1.2.7 says to drop the rest of such a datagram.
 pub struct Records<'a> {
     r: Reader<'a>,
+    truncated: bool,
 }
 
 impl<'a> Records<'a> {
@@ -67,7 +68,14 @@ impl<'a> Records<'a> {
     pub fn new(datagram: &'a [u8]) -> Self {
         Records {
             r: Reader::new(datagram),
+            truncated: false,
         }
+    }
+
+    /// Whether iteration stopped at bytes that do not form a whole record (a short header or
+    /// a length past the end), which were skipped.
+    pub fn truncated(&self) -> bool {
+        self.truncated
     }
 }
 
@@ -80,12 +88,13 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         let start = self.r.rest();
-        let hdr = RecordHeader::read(&mut self.r)?;
-        let body = self.r.take(hdr.length as usize);
+        let body = RecordHeader::read(&mut self.r)
+            .and_then(|hdr| Some((hdr, self.r.take(hdr.length as usize)?)));
         match body {
-            Some(body) => Some((hdr, body, &start[..HEADER_LEN + body.len()])),
+            Some((hdr, body)) => Some((hdr, body, &start[..HEADER_LEN + body.len()])),
             None => {
                 self.r.take_rest();
+                self.truncated = true;
                 None
             }
         }
@@ -95,6 +104,29 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_header_or_body_is_reported_as_truncated() {
+        let mut rec = Vec::new();
+        RecordHeader {
+            content_type: ContentType::Handshake,
+            version: 0xfefd,
+            epoch: 0,
+            seq: 1,
+            length: 3,
+        }
+        .encode(&mut rec);
+        rec.extend_from_slice(b"abc");
+        let whole = Records::new(&rec);
+        assert_eq!(whole.count(), 1);
+        let mut it = Records::new(&rec);
+        assert!(it.by_ref().last().is_some() && !it.truncated());
+        for cut in [5, HEADER_LEN, rec.len() - 1] {
+            let mut it = Records::new(&rec[..cut]);
+            assert_eq!(it.by_ref().count(), 0, "cut {cut}");
+            assert!(it.truncated(), "cut {cut}");
+        }
+    }
 
     #[test]
     fn header_round_trip_and_split() {
