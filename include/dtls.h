@@ -92,7 +92,7 @@
 #define DTLS_LIMIT_DEFERRED_RECORDS 3
 
 // Records queued by `dtls_send` and not yet sealed (default 256); beyond, `dtls_send` fails
-// with `DTLS_ERR_BUFFER_TOO_SMALL`.
+// with `DTLS_ERR_INVALID_ARGUMENT` (not fatal) until `dtls_poll_output` drains the queue.
 #define DTLS_LIMIT_QUEUED_RECORDS 4
 
 // Received application records not yet read by `dtls_recv` (default 256); beyond, new ones

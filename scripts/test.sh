@@ -34,4 +34,6 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --workspace -- --test-threads=2
+echo "== python package"
+bash scripts/test-python.sh
 echo "== all tests passed"

@@ -126,7 +126,8 @@ pub struct Limits {
     /// overtakes the ChangeCipherSpec, or data that overtakes the Finished.
     pub max_deferred_records: usize,
     /// Application records queued by `send` and not yet sealed into datagrams (256). Beyond,
-    /// `send` fails with `BufferTooSmall`.
+    /// `send` fails with `InvalidArgument` ("send queue full") until `poll_transmit` drains it;
+    /// the association carries on.
     pub max_queued_records: usize,
     /// Received application records not yet read with `recv` (256) ...
     pub max_received_records: usize,

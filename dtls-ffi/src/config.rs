@@ -396,7 +396,7 @@ pub const DTLS_LIMIT_REASSEMBLY_BYTES: u32 = 2;
 /// Records of the next epoch held until its keys are installed (default 16, at least 2).
 pub const DTLS_LIMIT_DEFERRED_RECORDS: u32 = 3;
 /// Records queued by `dtls_send` and not yet sealed (default 256); beyond, `dtls_send` fails
-/// with `DTLS_ERR_BUFFER_TOO_SMALL`.
+/// with `DTLS_ERR_INVALID_ARGUMENT` (not fatal) until `dtls_poll_output` drains the queue.
 pub const DTLS_LIMIT_QUEUED_RECORDS: u32 = 4;
 /// Received application records not yet read by `dtls_recv` (default 256); beyond, new ones
 /// are dropped and counted.

@@ -1,0 +1,137 @@
+//! `ServerFrontDoor`: the stateless cookie check for a server socket shared by many peers.
+
+use crate::config::Config;
+use crate::convert::{address_bytes, seconds_to_ms};
+use dtls_proto::Verdict;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyBytes, PyTuple};
+
+/// A HelloVerifyRequest is about 60 bytes; this leaves room for any cookie length.
+const REPLY_CAP: usize = 512;
+
+/// Verdict: the ClientHello carries a valid cookie (or cookies are off). Create
+/// `Connection(config, role="server", peer_address=...)` and feed it this datagram.
+#[pyclass(module = "dtls._native", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Accept {}
+
+#[pymethods]
+impl Accept {
+    #[new]
+    fn new() -> Self {
+        Accept {}
+    }
+
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> Bound<'_, PyTuple> {
+        PyTuple::empty(py)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "Accept()"
+    }
+}
+
+/// Verdict: send `datagram` (a HelloVerifyRequest) back to the peer; keep no state.
+#[pyclass(module = "dtls._native", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Reply {
+    datagram: Vec<u8>,
+}
+
+#[pymethods]
+impl Reply {
+    #[new]
+    fn new(datagram: PyBackedBytes) -> Self {
+        Reply {
+            datagram: datagram.to_vec(),
+        }
+    }
+
+    /// The datagram to send back.
+    #[getter]
+    fn datagram<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.datagram)
+    }
+
+    #[classattr]
+    fn __match_args__() -> (&'static str,) {
+        ("datagram",)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Reply(<{} bytes>)", self.datagram.len())
+    }
+}
+
+/// Verdict: not a ClientHello we can use; ignore the datagram.
+#[pyclass(module = "dtls._native", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Drop {}
+
+#[pymethods]
+impl Drop {
+    #[new]
+    fn new() -> Self {
+        Drop {}
+    }
+
+    #[classattr]
+    fn __match_args__(py: Python<'_>) -> Bound<'_, PyTuple> {
+        PyTuple::empty(py)
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "Drop()"
+    }
+}
+
+/// The stateless front door of a server socket (RFC 6347 §4.2.1): classifies a datagram
+/// from an address that has no association yet, before anything is allocated for it.
+#[pyclass(module = "dtls._native", frozen)]
+pub struct ServerFrontDoor {
+    inner: dtls_proto::ServerFrontDoor,
+}
+
+#[pymethods]
+impl ServerFrontDoor {
+    /// Uses the config's cookie secret (share it between processes serving one address).
+    #[new]
+    fn new(config: &Bound<'_, Config>) -> Self {
+        ServerFrontDoor {
+            inner: dtls_proto::ServerFrontDoor::new(config.get().inner.clone()),
+        }
+    }
+
+    /// `Accept()`, `Reply(datagram)` or `Drop()` for a datagram from `peer` (bytes, str or
+    /// an address tuple: any stable encoding, the same one given to the `Connection`).
+    fn prefilter(
+        &self,
+        py: Python<'_>,
+        now: f64,
+        peer: &Bound<'_, PyAny>,
+        datagram: PyBackedBytes,
+    ) -> PyResult<Py<PyAny>> {
+        let now = seconds_to_ms(py, now)?;
+        let peer = address_bytes(peer)?;
+        let mut out = [0u8; REPLY_CAP];
+        Ok(
+            match self.inner.prefilter(now, &peer, &datagram, &mut out) {
+                Verdict::Accept => Py::new(py, Accept {})?.into_any(),
+                Verdict::Reply(n) => Py::new(
+                    py,
+                    Reply {
+                        datagram: out[..n].to_vec(),
+                    },
+                )?
+                .into_any(),
+                Verdict::Drop => Py::new(py, Drop {})?.into_any(),
+            },
+        )
+    }
+
+    fn __repr__(&self) -> &'static str {
+        "<ServerFrontDoor>"
+    }
+}
