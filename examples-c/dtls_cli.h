@@ -1,9 +1,12 @@
 /*
  * dtls_cli.h: the parts client.c and server.c share: option parsing, configuration, and the
  * poll(2) loop that drives one libdtls context over one UDP socket with the library's timers.
+ * srtp_keys.c reuses the loop and the helpers; multi_server.c the options and configuration.
  *
  * Header-only on purpose (every function is static) so each example still builds from one
- * command: cc -std=c11 ... -I include -I examples-c examples-c/client.c -ldtls
+ * command: cc -std=c11 ... -I include -I examples-c examples-c/client.c -ldtls. The functions
+ * are `static inline` so that a program using only some of them (srtp_keys.c, multi_server.c)
+ * gets no unused-function warning under -Wall -Werror.
  *
  * Status lines (negotiated version, suite, fingerprints, SRTP profile, exported keys, errors)
  * go to stderr; stdout carries only the application data received, so the examples can sit in
@@ -42,16 +45,24 @@ struct cli_opts {
   unsigned long mtu;
   unsigned long hs_timeout_ms; /* 0: the library's default (60 s) */
   int nocookie, insecure, echo, ign_eof;
+  /* Optional, for programs with options of their own (multi_server.c): cli_parse offers each
+     argument it does not know to `extra` first, with the next argument or NULL. It returns how
+     many it consumed (0: not its option; 1: a flag; 2: an option and its value) and may call
+     cli_usage. `extra_usage` is printed after the common usage text. Both zero in client.c and
+     server.c, which therefore behave as before. */
+  int (*extra)(struct cli_opts *o, const char *arg, const char *val);
+  const char *extra_usage;
+  void *user; /* for `extra` */
 };
 
 /* Milliseconds on CLOCK_MONOTONIC: the clock every libdtls call gets as `now_ms`. */
-static uint64_t cli_now_ms(void) {
+static inline uint64_t cli_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void cli_usage(const struct cli_opts *o) {
+static inline void cli_usage(const struct cli_opts *o) {
   if (o->server) {
     fprintf(stderr,
             "usage: server -accept [host:]port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
@@ -67,6 +78,7 @@ static void cli_usage(const struct cli_opts *o) {
             "              [-hs_timeout MS] [-cipher S1:S2]\n"
             "  The server is authenticated by -fingerprint and/or -CAfile (-insecure: not at all).\n");
   }
+  if (o->extra_usage != NULL) fprintf(stderr, "%s", o->extra_usage);
   fprintf(stderr,
           "  -hs_timeout MS: handshake deadline (default 60000). A peer's plaintext alert does\n"
           "  not end a handshake (it could be forged); the deadline does, reporting it.\n"
@@ -79,13 +91,16 @@ static void cli_usage(const struct cli_opts *o) {
 }
 
 /* Parses argv into `o`; exits with status 2 on a usage error. */
-static void cli_parse(struct cli_opts *o, int argc, char **argv) {
+static inline void cli_parse(struct cli_opts *o, int argc, char **argv) {
   int i;
   for (i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define CLI_TAKE(name) (strcmp(a, name) == 0 && (v != NULL || (cli_usage(o), 0)) && (i++, 1))
-    if (!o->server && CLI_TAKE("-connect")) {
+    int taken = o->extra != NULL ? o->extra(o, a, v) : 0;
+    if (taken > 0) {
+      i += taken - 1;
+    } else if (!o->server && CLI_TAKE("-connect")) {
       o->addr = v;
     } else if (o->server && CLI_TAKE("-accept")) {
       o->addr = v;
@@ -149,8 +164,8 @@ static void cli_parse(struct cli_opts *o, int argc, char **argv) {
 }
 
 /* Splits "host:port", "[v6]:port" or (host_optional) "port" into host (NULL if absent) and port. */
-static void cli_split_addr(const char *addr, char *host, size_t host_cap, const char **port,
-                           int host_optional) {
+static inline void cli_split_addr(const char *addr, char *host, size_t host_cap,
+                                  const char **port, int host_optional) {
   const char *colon = strrchr(addr, ':');
   size_t n;
   if (colon == NULL) {
@@ -177,7 +192,7 @@ static void cli_split_addr(const char *addr, char *host, size_t host_cap, const 
 }
 
 /* Reads a whole file into a malloc'd buffer. */
-static uint8_t *cli_read_file(const char *path, size_t *len) {
+static inline uint8_t *cli_read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   uint8_t *buf = NULL;
   size_t cap = 0, n = 0;
@@ -210,7 +225,7 @@ static uint8_t *cli_read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static void cli_check(dtls_result r, const char *what) {
+static inline void cli_check(dtls_result r, const char *what) {
   if (r != DTLS_OK) {
     fprintf(stderr, "error: %s: %s (%s)\n", what, dtls_result_name(r), dtls_result_str(r));
     exit(1);
@@ -228,7 +243,7 @@ static const struct {
     {"SRTP_AEAD_AES_256_GCM", DTLS_SRTP_AEAD_AES_256_GCM},
 };
 
-static const char *cli_srtp_name(uint16_t id) {
+static inline const char *cli_srtp_name(uint16_t id) {
   size_t i;
   for (i = 0; i < sizeof cli_srtp_names / sizeof cli_srtp_names[0]; i++)
     if (cli_srtp_names[i].id == id) return cli_srtp_names[i].name;
@@ -236,7 +251,7 @@ static const char *cli_srtp_name(uint16_t id) {
 }
 
 /* "SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM" -> IANA ids, in order. */
-static size_t cli_parse_srtp(const char *list, uint16_t *ids, size_t cap) {
+static inline size_t cli_parse_srtp(const char *list, uint16_t *ids, size_t cap) {
   size_t n = 0;
   const char *p = list;
   while (*p != '\0') {
@@ -273,7 +288,7 @@ static const struct {
     {0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
 };
 
-static const char *cli_suite_name(uint16_t id) {
+static inline const char *cli_suite_name(uint16_t id) {
   size_t i;
   for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0]; i++)
     if (cli_suites[i].id == id) return cli_suites[i].iana;
@@ -281,7 +296,7 @@ static const char *cli_suite_name(uint16_t id) {
 }
 
 /* Parses a colon-separated -cipher list of OpenSSL or IANA names; exits on an unknown one. */
-static size_t cli_parse_suites(const char *list, uint16_t *ids, size_t cap) {
+static inline size_t cli_parse_suites(const char *list, uint16_t *ids, size_t cap) {
   size_t n = 0;
   const char *p = list;
   while (*p != '\0') {
@@ -305,7 +320,7 @@ static size_t cli_parse_suites(const char *list, uint16_t *ids, size_t cap) {
 
 /* Builds the configuration from the options. Prints our own certificate's fingerprint (the
    one a peer pins), which is the only way to learn it when the certificate was generated. */
-static const dtls_config *cli_config(const struct cli_opts *o) {
+static inline const dtls_config *cli_config(const struct cli_opts *o) {
   dtls_config_builder *b = NULL;
   dtls_certificate *cert = NULL;
   const dtls_config *cfg = NULL;
@@ -373,14 +388,14 @@ static const dtls_config *cli_config(const struct cli_opts *o) {
 }
 
 /* Pins the -fingerprint values on the context. */
-static void cli_pin(const struct cli_opts *o, dtls_ctx *ctx) {
+static inline void cli_pin(const struct cli_opts *o, dtls_ctx *ctx) {
   size_t i;
   for (i = 0; i < o->n_fingerprints; i++)
     cli_check(dtls_ctx_add_peer_fingerprint(ctx, o->fingerprints[i]), "-fingerprint");
 }
 
 /* Makes a UDP socket non-blocking: the loop drains it until EAGAIN after each poll. */
-static void cli_nonblock(int fd) {
+static inline void cli_nonblock(int fd) {
   int flags = fcntl(fd, F_GETFL, 0);
   if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
     perror("fcntl");
@@ -388,7 +403,7 @@ static void cli_nonblock(int fd) {
   }
 }
 
-static void cli_print_addr(const char *what, const struct sockaddr *sa, socklen_t len) {
+static inline void cli_print_addr(const char *what, const struct sockaddr *sa, socklen_t len) {
   char host[1025], serv[32]; /* NI_MAXHOST, NI_MAXSERV (not POSIX) */
   if (getnameinfo(sa, len, host, sizeof host, serv, sizeof serv,
                   NI_NUMERICHOST | NI_NUMERICSERV) == 0)
@@ -405,12 +420,15 @@ struct cli_session {
   int connected, stdin_open, peer_closed;
   dtls_result failed; /* first fatal result, DTLS_OK while alive */
   int failure_printed;
+  /* Optional: called once the handshake completed, after the summary on stderr (srtp_keys.c
+     prints its SRTP keys here). NULL in client.c and server.c. */
+  void (*on_connected)(struct cli_session *s, const dtls_event *ev);
 };
 
 static uint8_t cli_dgram[65536];
 
 /* Sends every queued datagram (handshake flights, records, alerts). */
-static void cli_flush(struct cli_session *s) {
+static inline void cli_flush(struct cli_session *s) {
   size_t len = 0;
   dtls_result r;
   while ((r = dtls_poll_output(s->ctx, cli_now_ms(), cli_dgram, sizeof cli_dgram, &len)) ==
@@ -424,7 +442,7 @@ static void cli_flush(struct cli_session *s) {
   if (r != DTLS_EMPTY && s->failed == DTLS_OK) s->failed = r;
 }
 
-static void cli_print_hex(const char *prefix, const uint8_t *p, size_t n) {
+static inline void cli_print_hex(const char *prefix, const uint8_t *p, size_t n) {
   size_t i;
   fprintf(stderr, "%s", prefix);
   for (i = 0; i < n; i++) fprintf(stderr, "%02X", p[i]);
@@ -432,7 +450,7 @@ static void cli_print_hex(const char *prefix, const uint8_t *p, size_t n) {
 }
 
 /* What the handshake agreed, in the spirit of openssl s_client's session summary. */
-static void cli_print_connected(const struct cli_session *s, const dtls_event *ev) {
+static inline void cli_print_connected(const struct cli_session *s, const dtls_event *ev) {
   char fp[192];
   size_t len = 0;
   fprintf(stderr, "Connected\n");
@@ -471,13 +489,14 @@ static void cli_print_connected(const struct cli_session *s, const dtls_event *e
   }
 }
 
-static void cli_events(struct cli_session *s) {
+static inline void cli_events(struct cli_session *s) {
   dtls_event ev;
   while (dtls_poll_event(s->ctx, &ev) == DTLS_OK) {
     switch (ev.kind) {
       case DTLS_EVENT_CONNECTED:
         s->connected = 1;
         cli_print_connected(s, &ev);
+        if (s->on_connected != NULL) s->on_connected(s, &ev);
         break;
       case DTLS_EVENT_PEER_CERTIFICATE:
         fprintf(stderr, "Peer certificate verified\n");
@@ -499,7 +518,7 @@ static void cli_events(struct cli_session *s) {
 }
 
 /* Delivers received application data to stdout (and back to the peer with -echo). */
-static void cli_deliver(struct cli_session *s) {
+static inline void cli_deliver(struct cli_session *s) {
   static uint8_t app[65536];
   size_t len = 0;
   while (dtls_recv(s->ctx, app, sizeof app, &len) == DTLS_OK) {
@@ -513,7 +532,7 @@ static void cli_deliver(struct cli_session *s) {
 }
 
 /* Handles every datagram waiting on the socket. */
-static void cli_receive(struct cli_session *s) {
+static inline void cli_receive(struct cli_session *s) {
   for (;;) {
     struct sockaddr_storage from;
     socklen_t from_len = sizeof from;
@@ -546,7 +565,7 @@ static void cli_receive(struct cli_session *s) {
 }
 
 /* Reads one chunk of stdin and sends it as one record; EOF closes the association. */
-static void cli_stdin(struct cli_session *s) {
+static inline void cli_stdin(struct cli_session *s) {
   static uint8_t in[65536];
   size_t max = 0;
   ssize_t n;
@@ -576,7 +595,7 @@ static void cli_stdin(struct cli_session *s) {
 
 /* The loop: flush output, report events, deliver data, then sleep in poll(2) until a
    datagram, stdin or the library's next deadline. Returns the exit status. */
-static int cli_run(struct cli_session *s) {
+static inline int cli_run(struct cli_session *s) {
   s->stdin_open = 1;
   for (;;) {
     struct pollfd pfd[2];

@@ -140,7 +140,9 @@
 // The peer's certificate chain was received and verified (see `dtls_ctx_peer_certificate`).
 #define DTLS_EVENT_PEER_CERTIFICATE 2
 
-// The peer closed the association with close_notify.
+// The peer closed the association with close_notify. The library has already queued its own
+// close_notify in answer (send what `dtls_poll_output` gives); calling `dtls_close` as well is
+// harmless.
 #define DTLS_EVENT_CLOSE_NOTIFY 3
 
 // The association failed: `result` says why and `alert` is the alert sent or received (0
@@ -439,6 +441,19 @@ dtls_result dtls_config_builder_set_srtp_profiles(struct dtls_config_builder *b,
 // name; nothing is changed).
 dtls_result dtls_config_builder_set_srtp_profiles_str(struct dtls_config_builder *b,
                                                       const char *profiles);
+
+// Describes an SRTP profile id: its OpenSSL name (static string) and its master key and salt
+// lengths in bytes (RFC 5764 §4.1.2, RFC 7714 §12), which split the material
+// `dtls_srtp_keying_material` returns: client key, server key, client salt, server salt.
+// Any out-pointer may be NULL to skip it.
+//
+// # Safety
+// Each out-pointer is NULL or writable. Errors: `DTLS_ERR_INVALID_ARGUMENT` (unknown id;
+// nothing written).
+dtls_result dtls_srtp_profile_info(uint16_t id,
+                                   const char **name,
+                                   size_t *key_len,
+                                   size_t *salt_len);
 
 // The OpenSSL name of an SRTP profile id (`"SRTP_AES128_CM_SHA1_80"`, ...), as
 // `SSL_get_selected_srtp_profile()->name` gives it; NULL for an unknown id. Static string.

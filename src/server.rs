@@ -7,29 +7,37 @@
 //! first fragment alone.
 
 use crate::config::Config;
-use crate::crypto::hash::{ct_eq, hmac, HashAlg};
-use crate::msgs::codec::{Codec, Reader, Writer};
+use crate::crypto::hash::{ct_eq, hmac_with_key, HashAlg};
+use crate::msgs::codec::{Codec, Reader};
 use crate::msgs::enums::{ContentType, HandshakeType, ProtocolVersion};
-use crate::msgs::handshake::{ClientHelloPrefix, HandshakeHeader, HelloVerifyRequest};
-use crate::msgs::record::{RecordHeader, Records};
+use crate::msgs::handshake::{ClientHelloPrefix, HandshakeHeader};
+use crate::msgs::record::{RecordHeader, Records, HEADER_LEN};
+use ring::hmac;
 use std::sync::Arc;
 
 const MAC_LEN: usize = 16;
 
-fn window_key(cfg: &Config, window: u64) -> Vec<u8> {
-    hmac(
-        HashAlg::Sha256,
-        &cfg.cookie_secret.0,
-        &[b"dtls cookie key", &window.to_be_bytes()],
-    )
+/// A cookie: the key window's low byte, then the truncated MAC.
+pub const COOKIE_LEN: usize = 1 + MAC_LEN;
+
+/// A HelloVerifyRequest datagram's length: record header, handshake header, server_version,
+/// the cookie's length byte and the cookie.
+pub const HVR_LEN: usize = HEADER_LEN + 12 + 2 + 1 + COOKIE_LEN;
+
+/// A cookie, built on the stack: the front door must not allocate per peer.
+pub type Cookie = [u8; COOKIE_LEN];
+
+fn window_key(cfg: &Config, window: u64) -> hmac::Key {
+    let secret = hmac::Key::new(HashAlg::Sha256.hmac_alg(), &cfg.cookie_secret.0);
+    let derived = hmac_with_key(&secret, &[b"dtls cookie key", &window.to_be_bytes()]);
+    hmac::Key::new(HashAlg::Sha256.hmac_alg(), derived.as_ref())
 }
 
-fn mac(cfg: &Config, window: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> Vec<u8> {
+fn mac(cfg: &Config, window: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> [u8; MAC_LEN] {
     let key = window_key(cfg, window);
     let plen = (peer.len() as u32).to_be_bytes();
     let sid = [ch.session_id.len() as u8];
-    let mut m = hmac(
-        HashAlg::Sha256,
+    let tag = hmac_with_key(
         &key,
         &[
             &plen,
@@ -40,7 +48,8 @@ fn mac(cfg: &Config, window: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> Ve
             ch.session_id,
         ],
     );
-    m.truncate(MAC_LEN);
+    let mut m = [0u8; MAC_LEN];
+    m.copy_from_slice(&tag.as_ref()[..MAC_LEN]);
     m
 }
 
@@ -49,16 +58,17 @@ fn window(cfg: &Config, now: u64) -> u64 {
 }
 
 /// A cookie for this peer and ClientHello at time `now`.
-pub fn make_cookie(cfg: &Config, now: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> Vec<u8> {
+pub fn make_cookie(cfg: &Config, now: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> Cookie {
     let w = window(cfg, now);
-    let mut c = vec![w as u8];
-    c.extend_from_slice(&mac(cfg, w, peer, ch));
+    let mut c = [0u8; COOKIE_LEN];
+    c[0] = w as u8;
+    c[1..].copy_from_slice(&mac(cfg, w, peer, ch));
     c
 }
 
 /// Checks `ch.cookie`; valid for this window and the previous one.
 pub fn verify_cookie(cfg: &Config, now: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> bool {
-    if ch.cookie.len() != 1 + MAC_LEN {
+    if ch.cookie.len() != COOKIE_LEN {
         return false;
     }
     let w = window(cfg, now);
@@ -69,36 +79,46 @@ pub fn verify_cookie(cfg: &Config, now: u64, peer: &[u8], ch: &ClientHelloPrefix
         .any(|cw| ch.cookie[0] == cw as u8 && ct_eq(&ch.cookie[1..], &mac(cfg, cw, peer, ch)))
 }
 
-/// A HelloVerifyRequest datagram answering a ClientHello record. It echoes the record
-/// sequence number and message_seq (RFC 6347 §4.2.1) so the server keeps no state.
-pub fn hello_verify_request(record_seq: u64, msg_seq: u16, cookie: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    HelloVerifyRequest {
-        // RFC 6347 §4.2.1: servers SHOULD use DTLS 1.0 here for compatibility.
-        version: ProtocolVersion::Dtls10,
-        cookie: cookie.to_vec(),
-    }
-    .encode(&mut body);
-    let mut payload = Vec::with_capacity(12 + body.len());
-    HandshakeHeader {
-        msg_type: HandshakeType::HelloVerifyRequest,
-        length: body.len() as u32,
-        msg_seq,
-        frag_off: 0,
-        frag_len: body.len() as u32,
-    }
-    .encode(&mut payload);
-    payload.extend_from_slice(&body);
-    let mut out = Vec::with_capacity(13 + payload.len());
+/// Writes a HelloVerifyRequest datagram answering a ClientHello record into `out` and returns
+/// its length ([`HVR_LEN`]), or `None` when `out` is shorter. It echoes the record sequence
+/// number and message_seq (RFC 6347 §4.2.1) so the server keeps no state.
+pub fn write_hello_verify_request(
+    out: &mut [u8],
+    record_seq: u64,
+    msg_seq: u16,
+    cookie: &Cookie,
+) -> Option<usize> {
+    let out = out.get_mut(..HVR_LEN)?;
+    let body_len = 2 + 1 + COOKIE_LEN;
+    // RFC 6347 §4.2.1: servers SHOULD use DTLS 1.0 here for compatibility.
+    let version = ProtocolVersion::Dtls10.get();
     RecordHeader {
         content_type: ContentType::Handshake,
-        version: ProtocolVersion::Dtls10.get(),
+        version,
         epoch: 0,
         seq: record_seq,
-        length: payload.len() as u16,
+        length: (HVR_LEN - HEADER_LEN) as u16,
     }
-    .encode(&mut out);
-    out.put(&payload);
+    .write_to(out);
+    HandshakeHeader {
+        msg_type: HandshakeType::HelloVerifyRequest,
+        length: body_len as u32,
+        msg_seq,
+        frag_off: 0,
+        frag_len: body_len as u32,
+    }
+    .write_to(&mut out[HEADER_LEN..HEADER_LEN + 12]);
+    let body = &mut out[HEADER_LEN + 12..];
+    body[..2].copy_from_slice(&version.to_be_bytes());
+    body[2] = COOKIE_LEN as u8;
+    body[3..].copy_from_slice(cookie);
+    Some(HVR_LEN)
+}
+
+/// [`write_hello_verify_request`] into a new `Vec`, for a `Connection`'s own output queue.
+pub fn hello_verify_request(record_seq: u64, msg_seq: u16, cookie: &Cookie) -> Vec<u8> {
+    let mut out = vec![0u8; HVR_LEN];
+    write_hello_verify_request(&mut out, record_seq, msg_seq, cookie);
     out
 }
 
@@ -160,16 +180,9 @@ impl ServerFrontDoor {
         if !self.cfg.cookie_exchange || verify_cookie(&self.cfg, now, peer, &prefix) {
             return Verdict::Accept;
         }
-        let hvr = hello_verify_request(
-            hdr.seq,
-            hs.msg_seq,
-            &make_cookie(&self.cfg, now, peer, &prefix),
-        );
-        match out.get_mut(..hvr.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(&hvr);
-                Verdict::Reply(hvr.len())
-            }
+        let cookie = make_cookie(&self.cfg, now, peer, &prefix);
+        match write_hello_verify_request(out, hdr.seq, hs.msg_seq, &cookie) {
+            Some(n) => Verdict::Reply(n),
             None => Verdict::Drop,
         }
     }

@@ -316,6 +316,39 @@ pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles_str(
     }
 }
 
+/// Describes an SRTP profile id: its OpenSSL name (static string) and its master key and salt
+/// lengths in bytes (RFC 5764 §4.1.2, RFC 7714 §12), which split the material
+/// `dtls_srtp_keying_material` returns: client key, server key, client salt, server salt.
+/// Any out-pointer may be NULL to skip it.
+///
+/// # Safety
+/// Each out-pointer is NULL or writable. Errors: `DTLS_ERR_INVALID_ARGUMENT` (unknown id;
+/// nothing written).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_srtp_profile_info(
+    id: u16,
+    name: *mut *const std::ffi::c_char,
+    key_len: *mut usize,
+    salt_len: *mut usize,
+) -> dtls_result {
+    crate::boundary::guard(|| {
+        let p = dtls_proto::srtp::profile(id).ok_or(DTLS_ERR_INVALID_ARGUMENT)?;
+        // SAFETY: each pointer is NULL (skipped) or writable per the contract above.
+        unsafe {
+            if let Some(n) = name.as_mut() {
+                *n = dtls_srtp_profile_name(id);
+            }
+            if let Some(k) = key_len.as_mut() {
+                *k = p.key_len;
+            }
+            if let Some(s) = salt_len.as_mut() {
+                *s = p.salt_len;
+            }
+        }
+        Ok(DTLS_OK)
+    })
+}
+
 /// The OpenSSL name of an SRTP profile id (`"SRTP_AES128_CM_SHA1_80"`, ...), as
 /// `SSL_get_selected_srtp_profile()->name` gives it; NULL for an unknown id. Static string.
 #[no_mangle]

@@ -6,7 +6,9 @@ use dtls_proto::{Error, Event};
 pub const DTLS_EVENT_CONNECTED: u32 = 1;
 /// The peer's certificate chain was received and verified (see `dtls_ctx_peer_certificate`).
 pub const DTLS_EVENT_PEER_CERTIFICATE: u32 = 2;
-/// The peer closed the association with close_notify.
+/// The peer closed the association with close_notify. The library has already queued its own
+/// close_notify in answer (send what `dtls_poll_output` gives); calling `dtls_close` as well is
+/// harmless.
 pub const DTLS_EVENT_CLOSE_NOTIFY: u32 = 3;
 /// The association failed: `result` says why and `alert` is the alert sent or received (0
 /// when none). The same code was returned by the call that failed.

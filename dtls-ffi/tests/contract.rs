@@ -1346,5 +1346,24 @@ fn srtp_profiles_by_name() {
             dtls_config_builder_free(b);
         }
         assert!(dtls_srtp_profile_name(3).is_null());
+        let (mut name, mut k, mut salt) = (null(), 0usize, 0usize);
+        for (id, kl, sl) in [(1u16, 16, 14), (2, 16, 14), (7, 16, 12), (8, 32, 12)] {
+            assert_eq!(
+                dtls_srtp_profile_info(id, &mut name, &mut k, &mut salt),
+                DTLS_OK
+            );
+            assert_eq!((k, salt), (kl, sl), "{id}");
+            assert_eq!(s(name), s(dtls_srtp_profile_name(id)));
+        }
+        assert_eq!(
+            dtls_srtp_profile_info(8, null_mut(), null_mut(), null_mut()),
+            DTLS_OK
+        );
+        k = 99;
+        assert_eq!(
+            dtls_srtp_profile_info(3, &mut name, &mut k, &mut salt),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(k, 99);
     }
 }

@@ -18,6 +18,19 @@ pub struct HandshakeHeader {
     pub frag_len: u32,
 }
 
+impl HandshakeHeader {
+    /// Writes the 12 header bytes into `out[..12]` without allocating (the stateless front
+    /// door's HelloVerifyRequest).
+    pub fn write_to(&self, out: &mut [u8]) {
+        let u24 = |v: u32| [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+        out[0] = self.msg_type.get();
+        out[1..4].copy_from_slice(&u24(self.length));
+        out[4..6].copy_from_slice(&self.msg_seq.to_be_bytes());
+        out[6..9].copy_from_slice(&u24(self.frag_off));
+        out[9..12].copy_from_slice(&u24(self.frag_len));
+    }
+}
+
 impl Codec for HandshakeHeader {
     fn encode(&self, out: &mut Vec<u8>) {
         self.msg_type.encode(out);
