@@ -442,6 +442,24 @@ dtls_result dtls_config_builder_set_srtp_profiles(struct dtls_config_builder *b,
 dtls_result dtls_config_builder_set_srtp_profiles_str(struct dtls_config_builder *b,
                                                       const char *profiles);
 
+// Client: the SRTP MKI to offer in use_srtp (RFC 5764 §4.1.1), at most 255 bytes; `len == 0`
+// offers none (the default). It is in use only if the server echoes it.
+//
+// # Safety
+// `b` is a live builder; `mki` is readable for `len` bytes (copied). Errors:
+// `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT` (longer than 255).
+dtls_result dtls_config_builder_set_srtp_mki(struct dtls_config_builder *b,
+                                             const uint8_t *mki,
+                                             size_t len);
+
+// Server: whether to use an MKI the client offers (RFC 5764 §4.1.3). `true` (the default)
+// echoes it, and every SRTP packet must then carry it; `false` answers with an empty MKI, for
+// SRTP stacks that do not use MKIs (as OpenSSL's server always does).
+//
+// # Safety
+// `b` is a live builder. Errors: `DTLS_ERR_NULL_POINTER`.
+dtls_result dtls_config_builder_set_srtp_accept_mki(struct dtls_config_builder *b, bool accept);
+
 // Describes an SRTP profile id: its OpenSSL name (static string) and its master key and salt
 // lengths in bytes (RFC 5764 §4.1.2, RFC 7714 §12), which split the material
 // `dtls_srtp_keying_material` returns: client key, server key, client salt, server salt.

@@ -36,4 +36,6 @@ echo "== cargo test"
 cargo test --workspace -- --test-threads=2
 echo "== python package"
 bash scripts/test-python.sh
+echo "== node package"
+bash scripts/test-node.sh
 echo "== all tests passed"

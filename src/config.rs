@@ -83,6 +83,7 @@ pub struct Config {
     pub(crate) alpn: Vec<Vec<u8>>,
     pub(crate) srtp_profiles: Vec<u16>,
     pub(crate) srtp_mki: Vec<u8>,
+    pub(crate) srtp_accept_mki: bool,
     pub(crate) rng_seed: Option<u64>,
     pub(crate) wall_clock: WallClock,
     pub(crate) limits: Limits,
@@ -229,6 +230,7 @@ impl ConfigBuilder {
                 alpn: Vec::new(),
                 srtp_profiles: Vec::new(),
                 srtp_mki: Vec::new(),
+                srtp_accept_mki: true,
                 rng_seed: None,
                 wall_clock: WallClock::system(),
                 limits: Limits::default(),
@@ -359,13 +361,22 @@ impl ConfigBuilder {
         self
     }
 
-    /// The MKI to offer in use_srtp (RFC 5764 §4.1.1); empty by default.
+    /// Client: the MKI to offer in use_srtp (RFC 5764 §4.1.1); empty by default. A server
+    /// answers with the client's MKI or none, see [`ConfigBuilder::srtp_accept_mki`].
     pub fn srtp_mki(mut self, mki: &[u8]) -> Self {
         if mki.len() > 255 {
             self.error
                 .get_or_insert("SRTP MKI longer than 255 bytes".into());
         }
         self.c.srtp_mki = mki.to_vec();
+        self
+    }
+
+    /// Server: whether to use the MKI a client offers (RFC 5764 §4.1.3). `true` (the default)
+    /// echoes it, and every SRTP packet must then carry it; `false` answers with an empty MKI,
+    /// for SRTP stacks that do not use MKIs (OpenSSL's server always answers this way).
+    pub fn srtp_accept_mki(mut self, accept: bool) -> Self {
+        self.c.srtp_accept_mki = accept;
         self
     }
 

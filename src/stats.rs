@@ -35,6 +35,8 @@ pub struct Stats {
     pub dropped: DropCounts,
     /// Flights sent again (timer or peer retransmission).
     pub retransmissions: u64,
+    /// HelloVerifyRequests this server sent (the front door's own replies are not counted here;
+    /// a client counts none).
     pub hello_verify_requests: u64,
     /// Handshake start, on the caller's clock.
     pub handshake_started_ms: u64,

@@ -1222,6 +1222,31 @@ fn null_srtp_profile_with_mki_gives_equal_keys() {
     assert_eq!(a.client_salt().len(), 14);
 }
 
+/// A server set not to use MKIs answers with an empty one (RFC 5764 §4.1.3); the client
+/// accepts that, and neither side uses an MKI.
+#[test]
+fn server_declines_the_clients_mki() {
+    let ccfg = webpki_client("client")
+        .srtp_profiles(&[SRTP_AES128_CM_SHA1_80])
+        .srtp_mki(&[1, 2, 3])
+        .build()
+        .unwrap();
+    let scfg = webpki_server("server")
+        .srtp_profiles(&[SRTP_AES128_CM_SHA1_80])
+        .srtp_accept_mki(false)
+        .build()
+        .unwrap();
+    let mut p = Pair::lossless(ccfg, scfg);
+    p.connect(10_000);
+    for n in [p.c.connected().unwrap(), p.s.connected().unwrap()] {
+        assert_eq!(n.srtp_profile, Some(SRTP_AES128_CM_SHA1_80));
+        assert!(n.srtp_mki.is_empty(), "{:?}", n.srtp_mki);
+    }
+    let a = p.client.srtp_keying_material().unwrap();
+    assert!(a.mki.is_empty());
+    assert_eq!(a, p.server.srtp_keying_material().unwrap());
+}
+
 #[test]
 fn no_common_srtp_profile_completes_without_srtp() {
     let ccfg = webpki_client("client")

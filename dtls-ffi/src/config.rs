@@ -316,6 +316,52 @@ pub unsafe extern "C" fn dtls_config_builder_set_srtp_profiles_str(
     }
 }
 
+/// Client: the SRTP MKI to offer in use_srtp (RFC 5764 §4.1.1), at most 255 bytes; `len == 0`
+/// offers none (the default). It is in use only if the server echoes it.
+///
+/// # Safety
+/// `b` is a live builder; `mki` is readable for `len` bytes (copied). Errors:
+/// `DTLS_ERR_NULL_POINTER`, `DTLS_ERR_INVALID_ARGUMENT` (longer than 255).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_srtp_mki(
+    b: *mut dtls_config_builder,
+    mki: *const u8,
+    len: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            // SAFETY: readable for `len` bytes per the contract above.
+            let mki = crate::boundary::arg_bytes(mki, len)?;
+            if mki.len() > 255 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            update(b, |c| c.srtp_mki(mki));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
+/// Server: whether to use an MKI the client offers (RFC 5764 §4.1.3). `true` (the default)
+/// echoes it, and every SRTP packet must then carry it; `false` answers with an empty MKI, for
+/// SRTP stacks that do not use MKIs (as OpenSSL's server always does).
+///
+/// # Safety
+/// `b` is a live builder. Errors: `DTLS_ERR_NULL_POINTER`.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_srtp_accept_mki(
+    b: *mut dtls_config_builder,
+    accept: bool,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            update(b, |c| c.srtp_accept_mki(accept));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
 /// Describes an SRTP profile id: its OpenSSL name (static string) and its master key and salt
 /// lengths in bytes (RFC 5764 §4.1.2, RFC 7714 §12), which split the material
 /// `dtls_srtp_keying_material` returns: client key, server key, client salt, server salt.

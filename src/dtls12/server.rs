@@ -304,7 +304,15 @@ fn on_client_hello(core: &mut Core, ch: &ClientHello, now: Millis) -> Result<Box
             cfg.srtp_profiles
                 .iter()
                 .find(|p| theirs.profiles.contains(p))
-                .map(|p| (*p, theirs.mki.clone()))
+                // RFC 5764 §4.1.3: echo the client's MKI, or answer empty to decline it.
+                .map(|p| {
+                    let mki = if cfg.srtp_accept_mki {
+                        theirs.mki.clone()
+                    } else {
+                        Vec::new()
+                    };
+                    (*p, mki)
+                })
         }
         _ => None,
     };
