@@ -1,0 +1,419 @@
+//! Structural, deterministic memory properties of the engine (issue 8). Speed is measured by
+//! `cargo bench --bench dtls` (docs/performance.md), never asserted here; what is asserted:
+//!
+//! - no allocation per application record in steady state: send + poll_transmit +
+//!   handle_datagram + recv, both directions, one at a time and in bursts;
+//! - live heap per established association, per association mid-handshake, and per pending
+//!   peer at the stateless front door (which must be exactly 0; the front door does not even
+//!   allocate transiently).
+//!
+//! A counting global allocator with per-thread counters measures this binary: the test
+//! harness runs tests on parallel threads, and each test only counts its own thread (the
+//! engine starts none). Associations are boxed, so `size_of::<Connection>()` counts too, as
+//! it would in a server's map of associations. Per-association bytes are measured by dropping
+//! `K` associations and seeing how much heap comes back.
+//!
+//! Bounds. The issue's targets are <= 4 KiB per established association and <= 24 KiB
+//! mid-handshake. Mid-handshake is met (about 7 KiB server, 12.5 KiB client), so the target is
+//! asserted. Established is not met yet (about 9.2 KiB per side right after the handshake, 11.6
+//! KiB once a 1200-byte record went each way): the measured figures are asserted with a margin,
+//! so that any growth fails, and `established_association_meets_the_4_kib_target` (ignored)
+//! asserts the target itself. Where the bytes go: see docs/performance.md.
+
+use dtls_proto::{
+    CipherSuite, Config, Connection, HashAlg, NamedGroup, Role, ServerFrontDoor, Verdict,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+// ---------------------------------------------------------------------------------------------
+// Counting allocator (per thread)
+// ---------------------------------------------------------------------------------------------
+
+struct Counting;
+
+thread_local! {
+    // Const-initialised, no destructor: usable from inside the allocator without allocating.
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn on_alloc(bytes: usize) {
+    let _ = LIVE.try_with(|l| l.set(l.get() + bytes as i64));
+    let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
+}
+
+fn on_free(bytes: usize) {
+    let _ = LIVE.try_with(|l| l.set(l.get() - bytes as i64));
+}
+
+// SAFETY: forwards every call to `System` unchanged; the counters do not affect results.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            on_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            on_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        on_free(layout.size());
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            // A growing buffer is an allocation as far as the hot path is concerned.
+            on_free(layout.size());
+            on_alloc(new_size);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> i64 {
+    LIVE.with(Cell::get)
+}
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// Live bytes each element held: drop them all and see how much heap comes back (the
+/// vector's own storage excluded).
+fn bytes_per_item<T>(v: Vec<T>) -> i64 {
+    let k = v.len() as i64;
+    assert!(k > 0);
+    let storage = (v.capacity() * std::mem::size_of::<T>()) as i64;
+    let before = live();
+    drop(v);
+    (before - live() - storage) / k
+}
+
+// ---------------------------------------------------------------------------------------------
+// Associations
+// ---------------------------------------------------------------------------------------------
+
+/// Associations per measurement: enough to average out nothing (the figures are exact per
+/// association) but catch anything shared that would be charged to the first one.
+const K: usize = 4;
+
+/// The issue's target for an established association.
+const TARGET_ESTABLISHED: i64 = 4 * 1024;
+/// The issue's target mid-handshake (met).
+const TARGET_MID_HANDSHAKE: i64 = 24 * 1024;
+/// Measured right after the handshake: 9 464 B server, 9 437 B client (P-256 self-signed
+/// certificates; a DER signature varies by a byte or two). Asserted with a margin of ~8%.
+const BOUND_ESTABLISHED: i64 = 10 * 1024;
+/// Measured after one 1200-byte record each way: 11 928 B / 11 901 B (the application queues
+/// keep their grown ring buffers). Asserted with a margin of ~7%.
+const BOUND_STEADY: i64 = 12_800;
+
+struct Setup {
+    client: Arc<Config>,
+    server: Arc<Config>,
+}
+
+/// WebRTC-like: self-signed ECDSA P-256 certificates pinned by SHA-256 fingerprint both ways,
+/// ECDHE P-256, AES-128-GCM; MTU 1500 so that 1200-byte records fit.
+fn setup(cookie: bool) -> Setup {
+    let scert = dtls_proto::Certificate::generate("server").unwrap();
+    let ccert = dtls_proto::Certificate::generate("client").unwrap();
+    let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
+    let groups = [NamedGroup::Secp256r1];
+    Setup {
+        client: Config::builder()
+            .peer_fingerprint(scert.fingerprint(HashAlg::Sha256))
+            .certificate(ccert.clone())
+            .cipher_suites(&suites)
+            .groups(&groups)
+            .mtu(1500)
+            .rng_seed(1)
+            .build()
+            .unwrap(),
+        server: Config::builder()
+            .peer_fingerprint(ccert.fingerprint(HashAlg::Sha256))
+            .certificate(scert)
+            .cipher_suites(&suites)
+            .groups(&groups)
+            .cookie_exchange(cookie)
+            .mtu(1500)
+            .rng_seed(2)
+            .build()
+            .unwrap(),
+    }
+}
+
+const PEER: &[u8] = b"192.0.2.1:50000";
+
+struct Pair {
+    client: Box<Connection>,
+    server: Box<Connection>,
+}
+
+impl Setup {
+    fn start(&self) -> Pair {
+        let client = Connection::new(self.client.clone(), Role::Client, None, 0).unwrap();
+        let mut server = Connection::new(self.server.clone(), Role::Server, None, 0).unwrap();
+        server.set_peer_address(PEER);
+        Pair {
+            client: Box::new(client),
+            server: Box::new(server),
+        }
+    }
+
+    /// A complete handshake, events drained.
+    fn connected(&self) -> Pair {
+        let mut p = self.start();
+        let mut buf = [0u8; 1500];
+        for _ in 0..16 {
+            while let Some(n) = p.client.poll_transmit(0, &mut buf).unwrap() {
+                p.server.handle_datagram(0, &buf[..n]).unwrap();
+            }
+            while let Some(n) = p.server.poll_transmit(0, &mut buf).unwrap() {
+                p.client.handle_datagram(0, &buf[..n]).unwrap();
+            }
+            if p.client.is_connected() && p.server.is_connected() {
+                break;
+            }
+        }
+        assert!(p.client.is_connected() && p.server.is_connected());
+        while p.client.poll_event().is_some() {}
+        while p.server.poll_event().is_some() {}
+        p
+    }
+
+    /// The server has sent its first flight (ServerHello .. ServerHelloDone) and the client
+    /// its answer (Certificate .. Finished); neither has received the other's latest.
+    fn mid_handshake(&self) -> Pair {
+        let mut p = self.start();
+        let mut buf = [0u8; 1500];
+        let mut flight = Vec::new();
+        while let Some(n) = p.client.poll_transmit(0, &mut buf).unwrap() {
+            p.server.handle_datagram(0, &buf[..n]).unwrap();
+        }
+        while let Some(n) = p.server.poll_transmit(0, &mut buf).unwrap() {
+            flight.push(buf[..n].to_vec());
+        }
+        for d in &flight {
+            p.client.handle_datagram(0, d).unwrap();
+        }
+        drop(flight);
+        let mut sent = 0;
+        while p.client.poll_transmit(0, &mut buf).unwrap().is_some() {
+            sent += 1;
+        }
+        assert!(sent > 0, "the client answered");
+        assert!(!p.client.is_connected() && !p.server.is_connected());
+        p
+    }
+}
+
+/// One record from `tx` to `rx`, checked.
+fn one_record(
+    tx: &mut Connection,
+    rx: &mut Connection,
+    data: &[u8],
+    wire: &mut [u8],
+    out: &mut [u8],
+) {
+    tx.send(data).unwrap();
+    let n = tx.poll_transmit(0, wire).unwrap().expect("a datagram");
+    assert!(tx.poll_transmit(0, wire).unwrap().is_none());
+    rx.handle_datagram(0, &wire[..n]).unwrap();
+    let m = rx.recv(out).unwrap().expect("a record");
+    assert_eq!(&out[..m], data);
+    assert!(rx.recv(out).unwrap().is_none());
+}
+
+/// Per-association bytes of each side, servers first: (server, client).
+fn per_side(pairs: Vec<Pair>) -> (i64, i64) {
+    let (clients, servers): (Vec<_>, Vec<_>) =
+        pairs.into_iter().map(|p| (p.client, p.server)).unzip();
+    let server = bytes_per_item(servers);
+    let client = bytes_per_item(clients);
+    (server, client)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn no_allocation_per_application_record_in_steady_state() {
+    let s = setup(false);
+    let mut p = s.connected();
+    let big = vec![0xa5u8; 1200];
+    let sizes = [1usize, 100, 700, 1200];
+    let mut wire = vec![0u8; 1500];
+    let mut out = vec![0u8; 1500];
+    let burst = 8;
+
+    // One round of every pattern the steady state uses: records of every size both ways, one
+    // at a time, and a burst of `burst` sends before any poll (the queues' rings then hold
+    // `burst` records, the most this loop ever queues).
+    let round = |p: &mut Pair, wire: &mut [u8], out: &mut [u8]| {
+        for &n in &sizes {
+            one_record(&mut p.client, &mut p.server, &big[..n], wire, out);
+            one_record(&mut p.server, &mut p.client, &big[..n], wire, out);
+        }
+        for i in 0..burst {
+            p.client.send(&big[..sizes[i % sizes.len()]]).unwrap();
+        }
+        let mut datagrams = [[0u8; 1300]; 8];
+        let mut lens = [0usize; 8];
+        for (d, l) in datagrams.iter_mut().zip(lens.iter_mut()) {
+            *l = p
+                .client
+                .poll_transmit(0, d)
+                .unwrap()
+                .expect("queued record");
+        }
+        for (d, l) in datagrams.iter().zip(lens.iter()) {
+            p.server.handle_datagram(0, &d[..*l]).unwrap();
+        }
+        for i in 0..burst {
+            let m = p.server.recv(out).unwrap().expect("record");
+            assert_eq!(m, sizes[i % sizes.len()]);
+        }
+        // Nothing else pending: these calls must not allocate either.
+        assert!(p.client.poll_transmit(0, wire).unwrap().is_none());
+        assert!(p.server.poll_event().is_none());
+        assert!(p.client.next_timeout().is_none());
+    };
+
+    // Warm-up: buffers grow to their working size.
+    for _ in 0..4 {
+        round(&mut p, &mut wire, &mut out);
+    }
+    let before = allocs();
+    let rounds = 50;
+    for _ in 0..rounds {
+        round(&mut p, &mut wire, &mut out);
+    }
+    let n = allocs() - before;
+    let records = rounds * (2 * sizes.len() + burst);
+    assert_eq!(
+        n, 0,
+        "{n} allocations over {records} application records in steady state (want 0)"
+    );
+}
+
+#[test]
+fn heap_per_established_association_is_bounded() {
+    let s = setup(false);
+    // Build and drop one first: anything initialised lazily (ring's CPU detection, ...) is
+    // then not charged to the associations measured.
+    drop(s.connected());
+
+    let (server, client) = per_side((0..K).map(|_| s.connected()).collect());
+    eprintln!(
+        "established: server {server} B, client {client} B per association \
+         (size_of::<Connection>() = {} B; target {TARGET_ESTABLISHED} B)",
+        std::mem::size_of::<Connection>()
+    );
+    assert!(
+        server <= BOUND_ESTABLISHED && client <= BOUND_ESTABLISHED,
+        "established association: server {server} B, client {client} B > {BOUND_ESTABLISHED} B"
+    );
+
+    let mut wire = vec![0u8; 1500];
+    let mut out = vec![0u8; 1500];
+    let data = [7u8; 1200];
+    let pairs = (0..K)
+        .map(|_| {
+            let mut p = s.connected();
+            one_record(&mut p.client, &mut p.server, &data, &mut wire, &mut out);
+            one_record(&mut p.server, &mut p.client, &data, &mut wire, &mut out);
+            p
+        })
+        .collect();
+    let (server, client) = per_side(pairs);
+    eprintln!("after one 1200-byte record each way: server {server} B, client {client} B");
+    assert!(
+        server <= BOUND_STEADY && client <= BOUND_STEADY,
+        "steady-state association: server {server} B, client {client} B > {BOUND_STEADY} B"
+    );
+}
+
+#[test]
+#[ignore = "issue 8 target not met yet: about 9.2 KiB per established association (docs/performance.md)"]
+fn established_association_meets_the_4_kib_target() {
+    let s = setup(false);
+    drop(s.connected());
+    let (server, client) = per_side((0..K).map(|_| s.connected()).collect());
+    assert!(
+        server <= TARGET_ESTABLISHED && client <= TARGET_ESTABLISHED,
+        "established association: server {server} B, client {client} B > {TARGET_ESTABLISHED} B"
+    );
+}
+
+#[test]
+fn heap_per_association_mid_handshake_is_bounded() {
+    let s = setup(false);
+    drop(s.mid_handshake());
+    let (server, client) = per_side((0..K).map(|_| s.mid_handshake()).collect());
+    eprintln!("mid-handshake: server {server} B, client {client} B per association");
+    assert!(
+        server <= TARGET_MID_HANDSHAKE && client <= TARGET_MID_HANDSHAKE,
+        "mid-handshake association: server {server} B, client {client} B > {TARGET_MID_HANDSHAKE} B"
+    );
+}
+
+#[test]
+fn front_door_keeps_nothing_per_pending_peer() {
+    let s = setup(true);
+    let mut buf = [0u8; 1500];
+    let mut client = Connection::new(s.client.clone(), Role::Client, None, 0).unwrap();
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let hello = buf[..n].to_vec();
+    let door = ServerFrontDoor::new(s.server.clone());
+    let mut reply = [0u8; 512];
+    // Warm-up outside the measurement.
+    assert!(matches!(
+        door.prefilter(0, PEER, &hello, &mut reply),
+        Verdict::Reply(_)
+    ));
+
+    let before = live();
+    let allocs_before = allocs();
+    let mut addr = *b"198.51.100.7:00000";
+    for port in 0..64u32 {
+        addr[13..].copy_from_slice(&[
+            b'0' + (port / 10_000 % 10) as u8,
+            b'0' + (port / 1_000 % 10) as u8,
+            b'0' + (port / 100 % 10) as u8,
+            b'0' + (port / 10 % 10) as u8,
+            b'0' + (port % 10) as u8,
+        ]);
+        assert!(matches!(
+            door.prefilter(0, &addr, &hello, &mut reply),
+            Verdict::Reply(_)
+        ));
+    }
+    assert_eq!(
+        live() - before,
+        0,
+        "the front door kept heap for peers that have not proved their address"
+    );
+    // Stronger, and what makes a flood of spoofed ClientHellos cheap: not even transient heap.
+    assert_eq!(
+        allocs() - allocs_before,
+        0,
+        "the front door allocated while answering ClientHellos"
+    );
+}
