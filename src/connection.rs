@@ -249,30 +249,71 @@ impl Connection {
             self.core.stats.dropped.replayed += 1;
             return Ok(());
         }
-        let mut scratch = std::mem::take(&mut self.core.scratch);
-        scratch.clear();
-        scratch.extend_from_slice(body);
-        let opened = self.core.read[idx].cipher.open(&hdr, &mut scratch);
-        let result = match opened {
+        if hdr.content_type == ContentType::ApplicationData {
+            return self.receive_app_record(idx, &hdr, body);
+        }
+        // Finished, alerts, a refused renegotiation: rare, so they are opened in a copy.
+        let mut plain = body.to_vec();
+        match self.core.read[idx].cipher.open(&hdr, &mut plain) {
             Ok(range) => {
                 self.core.read[idx].window.update(hdr.seq);
-                // `scratch` is ours for the call, so the plaintext is read in place.
-                self.dispatch(now, hdr.content_type, hdr.epoch, hdr.seq, &scratch[range])
+                self.dispatch(now, hdr.content_type, hdr.epoch, hdr.seq, &plain[range])
             }
-            Err(_) => {
-                self.core.stats.dropped.auth_failed += 1;
-                let limit = self.core.cfg.limits.max_auth_failures;
-                if self.core.read[idx].cipher.auth_failures() >= limit {
-                    Err(Error::KeyUsageLimit(
-                        "too many records failed authentication (RFC 9147 §4.5.3)",
-                    ))
-                } else {
-                    Ok(())
-                }
+            Err(_) => self.auth_failed(idx),
+        }
+    }
+
+    /// An application record in an epoch with keys: opened in place in the receive queue, so
+    /// the steady state copies it once and allocates nothing.
+    fn receive_app_record(
+        &mut self,
+        idx: usize,
+        hdr: &RecordHeader,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        // Held until the handshake completes if it arrived ahead of Finished.
+        let readable = matches!(
+            self.state,
+            State::Connected | State::Client(_) | State::Server(_)
+        );
+        let core = &mut self.core;
+        if !readable {
+            core.stats.dropped.unexpected += 1;
+            return Ok(());
+        }
+        let limits = &core.cfg.limits;
+        let epoch = &mut core.read[idx];
+        let payload_len = body.len().saturating_sub(epoch.cipher.overhead());
+        if core.app_in.len() >= limits.max_received_records
+            || core.app_in.bytes() + payload_len > limits.max_received_bytes
+        {
+            // Not opened: a record that cannot be kept is not worth an AEAD open, and its
+            // sequence number stays unused, so a retransmission could still get in.
+            core.stats.dropped.overflow += 1;
+            return Ok(());
+        }
+        let cipher = &mut epoch.cipher;
+        match core.app_in.push_opened(body, |slot| cipher.open(hdr, slot)) {
+            Ok(_) => {
+                epoch.window.update(hdr.seq);
+                Ok(())
             }
-        };
-        self.core.scratch = scratch;
-        result
+            Err(_) => self.auth_failed(idx),
+        }
+    }
+
+    /// Counts a record that failed authentication; ends the association only at the AEAD's
+    /// forgery limit (RFC 9147 §4.5.3).
+    fn auth_failed(&mut self, idx: usize) -> Result<(), Error> {
+        self.core.stats.dropped.auth_failed += 1;
+        let limit = self.core.cfg.limits.max_auth_failures;
+        if self.core.read[idx].cipher.auth_failures() >= limit {
+            Err(Error::KeyUsageLimit(
+                "too many records failed authentication (RFC 9147 §4.5.3)",
+            ))
+        } else {
+            Ok(())
+        }
     }
 
     fn dispatch(
@@ -294,22 +335,8 @@ impl Connection {
             }
             ContentType::Alert => self.handle_alert(epoch, payload),
             ContentType::ApplicationData => {
-                let readable = epoch > 0
-                    && matches!(
-                        self.state,
-                        State::Connected | State::Client(_) | State::Server(_)
-                    );
-                if !readable {
-                    self.core.stats.dropped.unexpected += 1;
-                } else if self.core.app_in.len() >= self.core.cfg.limits.max_received_records
-                    || self.core.app_in.bytes() + payload.len()
-                        > self.core.cfg.limits.max_received_bytes
-                {
-                    self.core.stats.dropped.overflow += 1;
-                } else {
-                    // Held until the handshake completes if it arrived ahead of Finished.
-                    self.core.app_in.push(payload);
-                }
+                // Epoch 0: plaintext data is never accepted (receive_app_record takes the rest).
+                self.core.stats.dropped.unexpected += 1;
                 Ok(())
             }
             _ => {
@@ -583,7 +610,13 @@ impl Connection {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        let ev = self.core.events.pop_front();
+        if self.core.events.is_empty() && self.core.connected {
+            // After the handshake events are rare (a close, a failure): give the queue's
+            // room back rather than keep it for the association's lifetime.
+            self.core.events = std::collections::VecDeque::new();
+        }
+        ev
     }
 
     /// The next absolute deadline at which `handle_timeout` must be called.

@@ -64,7 +64,7 @@ pub(crate) struct Core {
     pub app_in: RecordQueue,
     pub events: VecDeque<Event>,
     pub stats: Stats,
-    pub scratch: Vec<u8>,
+
     /// Largest datagram we emit; starts at the config's and can shrink (path MTU).
     pub mtu: u16,
 }
@@ -101,8 +101,14 @@ impl Core {
             connected: false,
             close_sent: false,
             keys_changed: false,
-            write: vec![WriteEpoch::new(0, None)],
-            read: Vec::new(),
+            // DTLS 1.2 has two write epochs (0 and 1) and one read epoch with keys: exact
+            // capacities, since a 600-byte epoch would otherwise get room for four.
+            write: {
+                let mut w = Vec::with_capacity(2);
+                w.push(WriteEpoch::new(0, None));
+                w
+            },
+            read: Vec::with_capacity(1),
             deferred: Vec::new(),
             out_datagrams: VecDeque::new(),
             app_out: RecordQueue::default(),
@@ -112,7 +118,6 @@ impl Core {
                 handshake_started_ms: now,
                 ..Stats::default()
             },
-            scratch: Vec::with_capacity(2048),
             mtu: cfg.mtu,
             cfg,
         }
