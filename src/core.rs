@@ -4,6 +4,7 @@
 use crate::cert::Fingerprint;
 use crate::config::{Config, PeerVerification};
 use crate::connection::Role;
+use crate::crypto::hash::{HashAlg, RunningHash};
 use crate::crypto::rng::Rng;
 use crate::dtls12::keys::Keys12;
 use crate::error::Error;
@@ -14,7 +15,7 @@ use crate::handshake::timer::RetransmitTimer;
 use crate::msgs::alert::Alert;
 use crate::msgs::codec::Codec;
 use crate::msgs::enums::{ContentType, HandshakeType};
-use crate::msgs::handshake::full_message;
+use crate::msgs::handshake::full_message_header;
 use crate::msgs::record::{RecordHeader, HEADER_LEN};
 use crate::record::epoch::{ReadEpoch, WriteEpoch};
 use crate::record::protection::RecordCipher;
@@ -38,6 +39,9 @@ pub(crate) struct Core {
     pub timer: RetransmitTimer,
     /// Raw handshake messages as hashed and signed (RFC 6347 §4.2.6).
     pub transcript: Vec<u8>,
+    /// Its hash, kept running once a reader asked for it (see `transcript_hash`). Boxed: it
+    /// lives only through the handshake, and inline it would add 200 bytes to every association.
+    pub transcript_hasher: Option<Box<RunningHash>>,
     pub send_seq: u16,
     pub hs_deadline: Millis,
     pub started_at: Millis,
@@ -87,6 +91,7 @@ impl Core {
             reasm: Reassembler::new(max_msg, cfg.limits.max_reassembly_bytes, 8),
             timer: RetransmitTimer::new(cfg.initial_rto_ms, cfg.max_rto_ms),
             transcript: Vec::new(),
+            transcript_hasher: None,
             send_seq: 0,
             hs_deadline: now.saturating_add(cfg.handshake_timeout_ms),
             started_at: now,
@@ -127,8 +132,7 @@ impl Core {
     pub fn send_handshake(&mut self, msg_type: HandshakeType, body: Vec<u8>, epoch: u16) {
         let msg_seq = self.send_seq;
         self.send_seq = self.send_seq.wrapping_add(1);
-        self.transcript
-            .extend_from_slice(&full_message(msg_type, msg_seq, &body));
+        self.append_transcript(msg_type, msg_seq, &body);
         self.flight.push(FlightItem::Handshake {
             epoch,
             msg_type,
@@ -143,11 +147,37 @@ impl Core {
 
     /// Adds a received message to the transcript.
     pub fn hash_in(&mut self, msg: &Message) {
-        self.transcript.extend_from_slice(&full_message(
-            HandshakeType::from(msg.msg_type),
-            msg.msg_seq,
-            &msg.body,
-        ));
+        self.append_transcript(HandshakeType::from(msg.msg_type), msg.msg_seq, &msg.body);
+    }
+
+    fn append_transcript(&mut self, msg_type: HandshakeType, msg_seq: u16, body: &[u8]) {
+        let header = full_message_header(msg_type, msg_seq, body.len());
+        self.transcript.extend_from_slice(&header);
+        self.transcript.extend_from_slice(body);
+        if let Some(h) = &mut self.transcript_hasher {
+            h.update(&header);
+            h.update(body);
+        }
+    }
+
+    /// Starts the transcript over (after a HelloVerifyRequest, RFC 6347 §4.2.6).
+    pub fn reset_transcript(&mut self) {
+        self.transcript.clear();
+        self.transcript_hasher = None;
+    }
+
+    /// The hash of the transcript so far. The first call hashes it whole; from then on each
+    /// message is hashed once as it is added, instead of once per reader (the extended master
+    /// secret and both Finished).
+    pub fn transcript_hash(&mut self, alg: HashAlg) -> Vec<u8> {
+        match &self.transcript_hasher {
+            Some(h) if h.alg() == alg => {}
+            _ => self.transcript_hasher = Some(Box::new(RunningHash::new(alg, &self.transcript))),
+        }
+        self.transcript_hasher
+            .as_ref()
+            .map(|h| h.current().as_ref().to_vec())
+            .unwrap_or_default()
     }
 
     /// Starts building our next flight: the previous one was answered.
@@ -342,6 +372,7 @@ impl Core {
         // Finished is verified: the transcript is never read again, so its few KB go now
         // rather than living as long as the association.
         self.transcript = Vec::new();
+        self.transcript_hasher = None;
         self.stats.handshake_duration_ms = Some(now.saturating_sub(self.started_at));
         if let Some(n) = &self.negotiated {
             self.events.push_back(Event::Connected(n.clone()));

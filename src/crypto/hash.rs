@@ -57,6 +57,47 @@ impl HashAlg {
     }
 }
 
+/// A digest kept up to date as data arrives, read as often as needed: the handshake
+/// transcript hash, which the extended master secret and both Finished messages each need at a
+/// different point (RFC 7627 §3, RFC 5246 §7.4.9).
+#[derive(Clone)]
+pub struct RunningHash {
+    alg: HashAlg,
+    ctx: digest::Context,
+}
+
+impl std::fmt::Debug for RunningHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningHash")
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+impl RunningHash {
+    /// Starts with `data` already hashed.
+    pub fn new(alg: HashAlg, data: &[u8]) -> Self {
+        let mut ctx = digest::Context::new(alg.digest_alg());
+        ctx.update(data);
+        RunningHash { alg, ctx }
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> HashAlg {
+        self.alg
+    }
+
+    /// Adds data.
+    pub fn update(&mut self, data: &[u8]) {
+        self.ctx.update(data);
+    }
+
+    /// The digest of everything so far; the hash goes on.
+    pub fn current(&self) -> digest::Digest {
+        self.ctx.clone().finish()
+    }
+}
+
 /// HMAC of the concatenation of `parts` under `key`.
 pub fn hmac(alg: HashAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let key = hmac::Key::new(alg.hmac_alg(), key);

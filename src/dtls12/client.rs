@@ -170,7 +170,7 @@ pub fn handle(
                 }
                 // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
                 // part of the transcript.
-                core.transcript.clear();
+                core.reset_transcript();
                 let offered = send_client_hello(core, random, &hvr.cookie, now);
                 return Ok(ClientState::AwaitServerHello {
                     random,
@@ -388,7 +388,7 @@ fn on_server_hello_done(
     let pre_master = kx
         .complete(&peer_public)
         .map_err(|_| Error::illegal("bad server key share"))?;
-    let session_hash = p.ems.then(|| p.suite.prf.hash(&core.transcript));
+    let session_hash = p.ems.then(|| core.transcript_hash(p.suite.prf));
     let keys = Keys12::derive(
         p.suite,
         &pre_master,
@@ -413,7 +413,7 @@ fn on_server_hello_done(
     let (client_write, server_write) = keys.record_ciphers()?;
     core.install_write(1, client_write);
     core.install_read(1, server_write);
-    let verify = keys.verify_data(true, &core.transcript);
+    let verify = keys.verify_data(true, &core.transcript_hash(p.suite.prf));
     core.send_handshake(HandshakeType::Finished, verify.to_vec(), 1);
     core.keys = Some(keys);
     core.transmit_flight(now, true);

@@ -88,16 +88,26 @@ impl Keys12 {
         ))
     }
 
-    /// verify_data for a Finished over `transcript` (RFC 5246 §7.4.9).
-    pub fn verify_data(&self, client: bool, transcript: &[u8]) -> [u8; 12] {
+    /// The hash verify_data covers: the suite's PRF hash (RFC 5246 §7.4.9).
+    pub fn prf_hash(&self) -> crate::crypto::hash::HashAlg {
+        self.suite.prf
+    }
+
+    /// verify_data for a Finished, from the hash of the transcript before it (RFC 5246 §7.4.9).
+    pub fn verify_data(&self, client: bool, transcript_hash: &[u8]) -> [u8; 12] {
         let label: &[u8] = if client {
             b"client finished"
         } else {
             b"server finished"
         };
-        let h = self.suite.prf.hash(transcript);
         let mut out = [0u8; 12];
-        prf(self.suite.prf, &self.master[..], label, &[&h], &mut out);
+        prf(
+            self.suite.prf,
+            &self.master[..],
+            label,
+            &[transcript_hash],
+            &mut out,
+        );
         out
     }
 

@@ -58,16 +58,22 @@ pub(crate) fn expect(msg: &Message, t: HandshakeType, epoch: u16) -> Result<(), 
 /// Checks the peer's Finished (RFC 5246 §7.4.9): epoch 1, and verify_data over everything
 /// before it, compared in constant time.
 pub(crate) fn check_peer_finished(
-    core: &crate::core::Core,
+    core: &mut crate::core::Core,
     msg: &Message,
     from_client: bool,
 ) -> Result<(), Error> {
     expect(msg, HandshakeType::Finished, 1)?;
+    let alg = core
+        .keys
+        .as_ref()
+        .ok_or(Error::Internal("no keys at Finished"))?
+        .prf_hash();
+    let hash = core.transcript_hash(alg);
     let keys = core
         .keys
         .as_ref()
         .ok_or(Error::Internal("no keys at Finished"))?;
-    let expected = keys.verify_data(from_client, &core.transcript);
+    let expected = keys.verify_data(from_client, &hash);
     if !crate::crypto::hash::ct_eq(&expected, &msg.body) {
         return Err(Error::BadFinished);
     }

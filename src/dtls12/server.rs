@@ -131,7 +131,7 @@ pub fn handle(
                 .complete(&cke.public)
                 .map_err(|_| Error::illegal("bad client key share"))?;
             core.hash_in(&msg);
-            let session_hash = p.ems.then(|| p.suite.prf.hash(&core.transcript));
+            let session_hash = p.ems.then(|| core.transcript_hash(p.suite.prf));
             let keys = Keys12::derive(
                 p.suite,
                 &pre_master,
@@ -167,18 +167,13 @@ pub fn handle(
         }
         ServerState::AwaitFinished(p) => {
             check_peer_finished(core, &msg, true)?;
-            let keys = core
+            core.hash_in(&msg);
+            let hash = core.transcript_hash(p.suite.prf);
+            let ours = core
                 .keys
                 .as_ref()
-                .ok_or(Error::Internal("no keys at Finished"))?;
-            let mut with_theirs = core.transcript.clone();
-            with_theirs.extend_from_slice(&crate::msgs::handshake::full_message(
-                HandshakeType::Finished,
-                msg.msg_seq,
-                &msg.body,
-            ));
-            let ours = keys.verify_data(false, &with_theirs);
-            core.hash_in(&msg);
+                .ok_or(Error::Internal("no keys at Finished"))?
+                .verify_data(false, &hash);
             core.new_flight();
             core.send_ccs(0);
             core.send_handshake(HandshakeType::Finished, ours.to_vec(), 1);

@@ -54,16 +54,27 @@ impl Codec for HandshakeHeader {
 /// The unfragmented form of a message, as hashed into the transcript (RFC 6347 §4.2.6).
 pub fn full_message(msg_type: HandshakeType, msg_seq: u16, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HANDSHAKE_HEADER_LEN + body.len());
-    HandshakeHeader {
-        msg_type,
-        length: body.len() as u32,
-        msg_seq,
-        frag_off: 0,
-        frag_len: body.len() as u32,
-    }
-    .encode(&mut out);
+    out.extend_from_slice(&full_message_header(msg_type, msg_seq, body.len()));
     out.extend_from_slice(body);
     out
+}
+
+/// The 12 header bytes of [`full_message`], for appending a message without building it.
+pub fn full_message_header(
+    msg_type: HandshakeType,
+    msg_seq: u16,
+    body_len: usize,
+) -> [u8; HANDSHAKE_HEADER_LEN] {
+    let mut h = [0u8; HANDSHAKE_HEADER_LEN];
+    HandshakeHeader {
+        msg_type,
+        length: body_len as u32,
+        msg_seq,
+        frag_off: 0,
+        frag_len: body_len as u32,
+    }
+    .write_to(&mut h);
+    h
 }
 
 /// Why a handshake body failed to decode: maps to decode_error or illegal_parameter.
