@@ -81,6 +81,15 @@
 // configured explicitly.
 #define DTLS_SRTP_NULL_SHA1_32 6
 
+// Key-exchange group: X25519 (RFC 7748).
+#define DTLS_GROUP_X25519 29
+
+// Key-exchange group: NIST P-256 (secp256r1), what WebRTC stacks most often use.
+#define DTLS_GROUP_P256 23
+
+// Key-exchange group: NIST P-384 (secp384r1).
+#define DTLS_GROUP_P384 24
+
 // `dtls_config_builder_set_limit`: largest handshake message accepted, in bytes (default
 // 65536, at least 4096). It also bounds the peer's certificate chain in size.
 #define DTLS_LIMIT_HANDSHAKE_MESSAGE 1
@@ -486,6 +495,16 @@ const char *dtls_srtp_profile_name(uint16_t id);
 dtls_result dtls_config_builder_set_cipher_suites(struct dtls_config_builder *b,
                                                   const uint16_t *suites,
                                                   size_t n);
+
+// Sets the ECDHE groups (IANA ids, `DTLS_GROUP_*`) in preference order; the default is
+// X25519, P-256, P-384. Unsupported ids make `dtls_config_builder_build` fail with
+// `DTLS_ERR_INVALID_CONFIG`; `n == 0` gives `DTLS_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `b` is a live builder; `groups` is readable for `n` values (copied).
+dtls_result dtls_config_builder_set_groups(struct dtls_config_builder *b,
+                                           const uint16_t *groups,
+                                           size_t n);
 
 // Sets the largest datagram we send (IP/UDP headers excluded). Below 128 gives
 // `DTLS_ERR_INVALID_ARGUMENT`.

@@ -445,6 +445,45 @@ pub unsafe extern "C" fn dtls_config_builder_set_cipher_suites(
     }
 }
 
+/// Key-exchange group: X25519 (RFC 7748).
+pub const DTLS_GROUP_X25519: u16 = 29;
+/// Key-exchange group: NIST P-256 (secp256r1), what WebRTC stacks most often use.
+pub const DTLS_GROUP_P256: u16 = 23;
+/// Key-exchange group: NIST P-384 (secp384r1).
+pub const DTLS_GROUP_P384: u16 = 24;
+
+/// Sets the ECDHE groups (IANA ids, `DTLS_GROUP_*`) in preference order; the default is
+/// X25519, P-256, P-384. Unsupported ids make `dtls_config_builder_build` fail with
+/// `DTLS_ERR_INVALID_CONFIG`; `n == 0` gives `DTLS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `b` is a live builder; `groups` is readable for `n` values (copied).
+#[no_mangle]
+pub unsafe extern "C" fn dtls_config_builder_set_groups(
+    b: *mut dtls_config_builder,
+    groups: *const u16,
+    n: usize,
+) -> dtls_result {
+    // SAFETY: `b` per the contract above.
+    unsafe {
+        set(b, |b| {
+            if groups.is_null() {
+                return Err(crate::result::DTLS_ERR_NULL_POINTER);
+            }
+            if n == 0 || n > 64 {
+                return Err(DTLS_ERR_INVALID_ARGUMENT);
+            }
+            // SAFETY: non-NULL, readable for `n` u16 per the contract above; n is small.
+            let list: Vec<dtls_proto::NamedGroup> = std::slice::from_raw_parts(groups, n)
+                .iter()
+                .map(|g| dtls_proto::NamedGroup::from(*g))
+                .collect();
+            update(b, |c| c.groups(&list));
+            Ok(DTLS_OK)
+        })
+    }
+}
+
 /// Sets the largest datagram we send (IP/UDP headers excluded). Below 128 gives
 /// `DTLS_ERR_INVALID_ARGUMENT`.
 ///

@@ -1367,3 +1367,39 @@ fn srtp_profiles_by_name() {
         assert_eq!(k, 99);
     }
 }
+
+/// Groups: chosen and ordered from C; an unsupported one fails at build; NULL and empty refused.
+#[test]
+fn group_setter() {
+    // SAFETY: NULL or live builders; built configs freed.
+    unsafe {
+        let mut b = null_mut();
+        assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+        let p256 = [DTLS_GROUP_P256, DTLS_GROUP_P384];
+        assert_eq!(dtls_config_builder_set_groups(b, p256.as_ptr(), 2), DTLS_OK);
+        assert_eq!(
+            dtls_config_builder_set_groups(b, null(), 2),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_config_builder_set_groups(b, p256.as_ptr(), 0),
+            DTLS_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dtls_config_builder_set_groups(null_mut(), p256.as_ptr(), 1),
+            DTLS_ERR_NULL_POINTER
+        );
+        let mut cfg = null();
+        assert_eq!(dtls_config_builder_build(b, &mut cfg), DTLS_OK);
+        dtls_config_free(cfg);
+        let mut b = null_mut();
+        assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+        let x448 = [30u16];
+        assert_eq!(dtls_config_builder_set_groups(b, x448.as_ptr(), 1), DTLS_OK);
+        let mut cfg = null();
+        assert_eq!(
+            dtls_config_builder_build(b, &mut cfg),
+            DTLS_ERR_INVALID_CONFIG
+        );
+    }
+}
