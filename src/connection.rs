@@ -498,6 +498,26 @@ impl Connection {
         now: Millis,
         msg: crate::handshake::reassembly::Message,
     ) -> Result<(), Error> {
+        if msg.epoch == 0 && !self.core.connected {
+            // Plaintext is unauthenticated: a message that cannot be the one we wait for (out
+            // of order, undecodable, a HelloVerifyRequest too many) may be forged, so it is
+            // dropped and counted rather than fatal (RFC 6347 §4.1.2.7 lets invalid records be
+            // discarded), and its message_seq is freed for the genuine copy. Should the
+            // handshake then time out, the alert we would have sent is the likely reason.
+            let fit = match &self.state {
+                State::Client(s) => client::precheck(s, &self.core, &msg, now),
+                State::Server(s) => server::precheck(s, &msg),
+                _ => Ok(()),
+            };
+            if let Err(e) = fit {
+                self.core.stats.dropped.unexpected += 1;
+                self.core.reasm.unpop(msg.msg_seq);
+                if self.core.likely_alert.is_none() {
+                    self.core.likely_alert = e.alert();
+                }
+                return Ok(());
+            }
+        }
         let state = std::mem::replace(&mut self.state, State::Poisoned);
         let next = match state {
             State::Client(s) => client::handle(s, &mut self.core, msg, now).map(|s| match s {

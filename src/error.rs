@@ -22,8 +22,10 @@ pub enum Error {
     InvalidConfig(String),
     /// A certificate or key could not be loaded or generated.
     Certificate(CertError),
-    /// The handshake did not complete before its deadline. Carries a plaintext alert the
-    /// peer may have sent meanwhile, as the likely reason.
+    /// The handshake did not complete before its deadline. Carries the likely reason: a
+    /// plaintext alert the peer sent meanwhile, or else the alert we would have sent for a
+    /// plaintext message we had to drop (plaintext is unauthenticated, so neither ends the
+    /// handshake by itself).
     HandshakeTimeout {
         likely_reason: Option<AlertDescription>,
     },

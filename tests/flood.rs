@@ -953,8 +953,6 @@ fn unauthenticated_alerts_never_close_an_established_association() {
 /// exchange). Five of them, each answered by the client with a fresh ClientHello, exhaust
 /// the client's HelloVerifyRequest budget (`MAX_HVR`) and end its handshake.
 #[test]
-#[ignore = "engine bug: forged epoch-0 HelloVerifyRequests end the client's handshake \
-            (PeerMisbehaved 'too many HelloVerifyRequests'); see the report"]
 fn forged_hello_verify_requests_do_not_end_the_handshake() {
     let mut p = Pair::new();
     let (_, hvr) = genuine_hello_and_verify();
@@ -984,8 +982,6 @@ fn forged_hello_verify_requests_do_not_end_the_handshake() {
 /// error. By the house rules an unauthenticated epoch-0 record must not be able to end the
 /// handshake.
 #[test]
-#[ignore = "engine bug: a forged epoch-0 handshake message at the next message_seq ends the \
-            handshake (PeerMisbehaved DecodeError); see the report"]
 fn forged_garbage_server_hello_does_not_end_the_handshake() {
     let mut p = Pair::new();
     // ClientHello -> HelloVerifyRequest -> ClientHello with cookie.

@@ -42,7 +42,12 @@ use crate::suites::{self, SuiteInfo};
 use crate::time::Millis;
 
 /// How many HelloVerifyRequests we follow before giving up on a server (or a forger).
-const MAX_HVR: u8 = 5;
+/// Least time between two HelloVerifyRequests we answer, as a share of the initial
+/// retransmission timeout. HelloVerifyRequests are unauthenticated: a count limit would let
+/// forged ones use it up and then block the genuine one, while an unlimited rate would let a
+/// forger make us send a ClientHello per datagram. A genuine one dropped for arriving too soon
+/// comes again when our timer resends the ClientHello.
+const HVR_MIN_GAP_DIVISOR: u64 = 2;
 
 /// What the ServerHello settled, carried through the rest of the handshake.
 #[derive(Debug)]
@@ -63,7 +68,8 @@ pub struct Pending {
 pub enum ClientState {
     AwaitServerHello {
         random: [u8; 32],
-        hvr_count: u8,
+        /// When we last answered a HelloVerifyRequest.
+        last_hvr: Option<Millis>,
         /// Extension types our ClientHello carried: the only ones a ServerHello may answer.
         offered: Vec<ExtensionType>,
     },
@@ -81,7 +87,7 @@ pub fn start(core: &mut Core, now: Millis) -> Result<ClientState, Error> {
     let offered = send_client_hello(core, random, &[], now);
     Ok(ClientState::AwaitServerHello {
         random,
-        hvr_count: 0,
+        last_hvr: None,
         offered,
     })
 }
@@ -148,6 +154,51 @@ fn send_client_hello(
     ch.extensions.types().collect()
 }
 
+/// Whether a plaintext (epoch 0) message could be the one this state waits for: the right
+/// type, a body that decodes, and no HelloVerifyRequest right after another. Anything else is
+/// dropped without touching the state, so a forged or garbled datagram cannot end the
+/// handshake; the genuine message may still arrive (see `Connection::handle_message`).
+pub fn precheck(state: &ClientState, core: &Core, msg: &Message, now: Millis) -> Result<(), Error> {
+    let t = HandshakeType::from(msg.msg_type);
+    let body = &msg.body;
+    let decodes = |ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::decode("malformed handshake message"))
+        }
+    };
+    match (state, t) {
+        (ClientState::AwaitServerHello { last_hvr, .. }, HandshakeType::HelloVerifyRequest) => {
+            let gap = core.cfg.initial_rto_ms / HVR_MIN_GAP_DIVISOR;
+            if last_hvr.is_some_and(|t| now < t.saturating_add(gap)) {
+                return Err(Error::unexpected("HelloVerifyRequests too close together"));
+            }
+            decodes(HelloVerifyRequest::decode(body).is_ok())
+        }
+        (ClientState::AwaitServerHello { .. }, HandshakeType::ServerHello) => {
+            decodes(ServerHello::decode(body).is_ok())
+        }
+        (ClientState::AwaitCertificate(_), HandshakeType::Certificate) => {
+            decodes(
+                // Structure only: a chain over our length limit is a real answer, refused as such.
+                Certificate12::decode(body, usize::MAX).is_ok(),
+            )
+        }
+        (ClientState::AwaitServerKeyExchange(_), HandshakeType::ServerKeyExchange) => {
+            decodes(ServerKeyExchange::decode(body).is_ok())
+        }
+        (ClientState::AwaitCertificateRequestOrDone(_), HandshakeType::CertificateRequest) => {
+            decodes(CertificateRequest12::decode(body).is_ok())
+        }
+        (
+            ClientState::AwaitCertificateRequestOrDone(_) | ClientState::AwaitServerHelloDone(_),
+            HandshakeType::ServerHelloDone,
+        ) => decodes(body.is_empty()),
+        _ => Err(Error::unexpected("handshake message out of order")),
+    }
+}
+
 /// Advances the client by one complete handshake message.
 pub fn handle(
     state: ClientState,
@@ -158,23 +209,21 @@ pub fn handle(
     match state {
         ClientState::AwaitServerHello {
             random,
-            hvr_count,
+            last_hvr: _,
             offered,
         } => {
             if HandshakeType::from(msg.msg_type) == HandshakeType::HelloVerifyRequest
                 && msg.epoch == 0
             {
+                // `precheck` already refused one that came too soon after the last.
                 let hvr = HelloVerifyRequest::decode(&msg.body).map_err(decode_err)?;
-                if hvr_count >= MAX_HVR {
-                    return Err(Error::unexpected("too many HelloVerifyRequests"));
-                }
                 // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
                 // part of the transcript.
                 core.reset_transcript();
                 let offered = send_client_hello(core, random, &hvr.cookie, now);
                 return Ok(ClientState::AwaitServerHello {
                     random,
-                    hvr_count: hvr_count + 1,
+                    last_hvr: Some(now),
                     offered,
                 });
             }

@@ -90,6 +90,35 @@ impl ServerState {
     }
 }
 
+/// Whether a plaintext (epoch 0) message could be the one this state waits for: the right
+/// type and a body that decodes. Anything else is dropped without touching the state (see
+/// `Connection::handle_message`), so a forged or garbled datagram cannot end the handshake.
+pub fn precheck(state: &ServerState, msg: &Message) -> Result<(), Error> {
+    let t = HandshakeType::from(msg.msg_type);
+    let body = &msg.body;
+    let ok = match (state, t) {
+        (ServerState::AwaitClientHello, HandshakeType::ClientHello) => {
+            ClientHello::decode(body).is_ok()
+        }
+        (ServerState::AwaitClientCertificate(_), HandshakeType::Certificate) => {
+            // Structure only: a chain over our length limit is a real answer, refused as such.
+            Certificate12::decode(body, usize::MAX).is_ok()
+        }
+        (ServerState::AwaitClientKeyExchange(_), HandshakeType::ClientKeyExchange) => {
+            ClientKeyExchange::decode(body).is_ok()
+        }
+        (ServerState::AwaitCertificateVerify(_), HandshakeType::CertificateVerify) => {
+            DigitallySigned::decode(body).is_ok()
+        }
+        _ => return Err(Error::unexpected("handshake message out of order")),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::decode("malformed handshake message"))
+    }
+}
+
 /// Advances the server by one complete handshake message.
 pub fn handle(
     state: ServerState,

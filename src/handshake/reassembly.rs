@@ -414,6 +414,16 @@ impl Reassembler {
         })
     }
 
+    /// Takes back the message just popped: `next_seq` returns to `seq`, so a fresh copy of
+    /// that message can be reassembled. Used when the popped message turned out to be unusable
+    /// plaintext (forged or garbled) and its genuine copy may still come. No-op unless `seq`
+    /// was the last message popped.
+    pub fn unpop(&mut self, seq: u16) {
+        if self.next == u32::from(seq) + 1 {
+            self.next = u32::from(seq);
+        }
+    }
+
     /// True when the message with `message_seq == next_seq` has at least one
     /// fragment held (lets the engine tell "peer started its next flight",
     /// RFC 6347 §4.2.4).
