@@ -88,4 +88,50 @@ fi
 if ! grep -q '^hello over DTLS from examples-c/client$' "$work/client.out"; then
   echo "demo FAILED: the echo did not come back"; exit 1
 fi
-echo "demo OK: handshake over UDP, server pinned by fingerprint, data echoed, same exported keys, clean close"
+echo "C demo OK: handshake over UDP, server pinned by fingerprint, data echoed, same exported keys, clean close"
+
+# The same server, now from the Python and Node packages (built from source here, as their
+# users' `pip install` / `npm install` would).
+serve() {
+  : >"$work/server.out"
+  "$work/server" -accept "127.0.0.1:$port" -echo -hs_timeout 10000 </dev/null >"$work/server.out" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    grep -q '^Listening on' "$work/server.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  fp=$(sed -n 's/^Local fingerprint: \(sha-256 [0-9A-F:]*\).*/\1/p' "$work/server.out")
+  [ -n "$fp" ] || { echo "server did not start:"; cat "$work/server.out"; exit 1; }
+}
+served() {
+  local rc=0
+  for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.05; done
+  wait "$server_pid" || rc=$?
+  server_pid=""
+  [ "$rc" -eq 0 ] || { echo "demo FAILED: server exit $rc"; cat "$work/server.out"; exit 1; }
+}
+
+venv="${DTLS_CACHE:-$HOME/.cache}/dtls-demo-venv"
+echo
+echo "== building the Python package: pip install ./python (into $venv)"
+python3 -m venv --clear "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check ./python
+serve
+echo "== Python client: python -m dtls client 127.0.0.1 $port -fingerprint \"$fp\""
+{ echo "hello over DTLS from python"; sleep 1; } |
+  timeout 20 "$venv/bin/python" -m dtls client 127.0.0.1 "$port" -fingerprint "$fp" 2>&1 |
+  tee "$work/py.out"
+served
+grep -q '^hello over DTLS from python$' "$work/py.out" || { echo "demo FAILED: no echo for python"; exit 1; }
+
+echo
+echo "== building the Node package: npm install (node/)"
+(cd node && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+serve
+echo "== Node client: node node/examples/client.js 127.0.0.1 $port \"$fp\""
+timeout 20 node node/examples/client.js 127.0.0.1 "$port" "$fp" | tee "$work/node.out"
+served
+grep -q '^Reply: hello over DTLS from node$' "$work/node.out" || { echo "demo FAILED: no echo for node"; exit 1; }
+
+echo
+echo "demo OK: C, Python and Node clients each completed a DTLS 1.2 handshake with the C server over UDP"
