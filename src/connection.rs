@@ -188,6 +188,7 @@ impl Connection {
         self.core.stats.datagrams_in += 1;
         self.core.stats.bytes_in += datagram.len() as u64;
         self.core.retransmit_requested = false;
+        self.core.retransmit_urgent = false;
         let mut records = Records::new(datagram);
         for (hdr, body, whole) in records.by_ref() {
             self.core.stats.records_in += 1;
@@ -296,6 +297,13 @@ impl Connection {
         match core.app_in.push_opened(body, |slot| cipher.open(hdr, slot)) {
             Ok(_) => {
                 epoch.window.update(hdr.seq);
+                if !core.connected {
+                    // RFC 6347 §4.2.4: authenticated data before the peer's Finished means the
+                    // peer has finished and its last flight was lost: resend ours now (the peer
+                    // answers with its own) instead of waiting out the backed-off timer.
+                    core.retransmit_requested = true;
+                    core.retransmit_urgent = true;
+                }
                 Ok(())
             }
             Err(_) => self.auth_failed(idx),

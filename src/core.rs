@@ -47,6 +47,9 @@ pub(crate) struct Core {
     pub started_at: Millis,
     pub last_peer_retransmit_reply: Option<Millis>,
     pub retransmit_requested: bool,
+    /// The request comes from authenticated evidence (data from a peer that has finished):
+    /// answered sooner than one an unauthenticated retransmission prompts.
+    pub retransmit_urgent: bool,
     pub cookie_ok: bool,
     pub likely_alert: Option<crate::msgs::enums::AlertDescription>,
 
@@ -97,6 +100,7 @@ impl Core {
             started_at: now,
             last_peer_retransmit_reply: None,
             retransmit_requested: false,
+            retransmit_urgent: false,
             cookie_ok: false,
             likely_alert: None,
             peer_fingerprints: cfg.fingerprints.clone(),
@@ -204,7 +208,11 @@ impl Core {
         if self.flight.is_empty() || self.flight.pending() {
             return;
         }
-        let gap = (self.cfg.initial_rto_ms / 2).max(1);
+        // Plaintext prompts can be forged, so they get at most one answer per half initial
+        // timeout; authenticated data can not, and each record is a fresh sign that our last
+        // flight is missing.
+        let divisor = if self.retransmit_urgent { 8 } else { 2 };
+        let gap = (self.cfg.initial_rto_ms / divisor).max(1);
         if let Some(last) = self.last_peer_retransmit_reply {
             if now < last.saturating_add(gap) {
                 return;
