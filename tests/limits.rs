@@ -1,5 +1,6 @@
-//! The per-association memory bounds (`Limits`) hold: what does not fit is dropped and counted,
-//! or refused, and the association carries on.
+//! The per-association memory bounds (`Limits`) and AEAD usage limits hold: what does not fit
+//! is dropped and counted, or refused, and the association carries on. (Also one retransmission
+//! rule that needs the same two-endpoint harness: data before Finished.)
 
 mod common;
 
@@ -237,4 +238,39 @@ fn forged_records_end_the_association_only_at_the_configured_auth_failure_limit(
     pump(&mut s, &mut c);
     let mut buf = [0u8; 64];
     assert_eq!(c.recv(&mut buf).unwrap(), Some(10));
+}
+
+/// RFC 6347 §4.2.4: data that arrives before the peer's Finished shows the peer has finished
+/// and its last flight was lost. The client resends its own last flight at once (prompting
+/// the server's), instead of waiting out its retransmission timer.
+#[test]
+fn data_before_finished_prompts_the_last_flight_at_once() {
+    let (mut c, mut s) = pair(Limits::default(), Limits::default());
+    let mut buf = [0u8; 1500];
+    // Flights 1-4 (with the cookie exchange), then the client's flight 5 reaches the server.
+    for _ in 0..4 {
+        pump(&mut c, &mut s);
+        if s.is_connected() {
+            break;
+        }
+        pump(&mut s, &mut c);
+    }
+    assert!(s.is_connected() && !c.is_connected());
+    // The server's last flight (ChangeCipherSpec, Finished) is lost.
+    while s.poll_transmit(0, &mut buf).unwrap().is_some() {}
+    s.send(b"early data").unwrap();
+    let n = s.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let now = 10; // well before the client's first retransmission timeout (1 s)
+    c.handle_datagram(now, &buf[..n]).unwrap();
+    let resent = c.poll_transmit(now, &mut buf).unwrap();
+    assert!(resent.is_some(), "the client waits for its timer");
+    assert_eq!(c.stats().retransmissions, 1);
+    // The server answers with its last flight again; both are connected, and the early data
+    // is delivered.
+    s.handle_datagram(now, &buf[..resent.unwrap()]).unwrap();
+    pump(&mut c, &mut s);
+    pump(&mut s, &mut c);
+    assert!(c.is_connected());
+    let mut app = [0u8; 64];
+    assert_eq!(c.recv(&mut app).unwrap(), Some(10));
 }
