@@ -277,14 +277,16 @@ fn records(o: &Opts, creds: &Credentials) {
     };
     let nb_raw = cal(&mut || raw.round(batch));
     let nb_ours = cal(&mut || r_ours.round(&data, batch));
+    let nb_zero = cal(&mut || r_ours.round_zero_copy(&data, batch));
     let nb_ossl = cal(&mut || r_ossl.round(&data, batch));
     // [contender][seal, open, both, both / ring's both]
-    let mut v: [[Vec<f64>; 4]; 3] = Default::default();
+    let mut v: [[Vec<f64>; 4]; 4] = Default::default();
     for _ in 0..o.rounds {
         let raw_r = rates(nb_raw, batch, || raw.round(batch));
         let ours_r = rates(nb_ours, batch, || r_ours.round(&data, batch));
+        let zero_r = rates(nb_zero, batch, || r_ours.round_zero_copy(&data, batch));
         let ossl_r = rates(nb_ossl, batch, || r_ossl.round(&data, batch));
-        for (i, r) in [raw_r, ours_r, ossl_r].into_iter().enumerate() {
+        for (i, r) in [raw_r, ours_r, zero_r, ossl_r].into_iter().enumerate() {
             for j in 0..3 {
                 v[i][j].push(r[j]);
             }
@@ -292,7 +294,7 @@ fn records(o: &Opts, creds: &Credentials) {
         }
     }
     let mut t = Table::new(
-        "Application records: 1200 B payload, AES-128-GCM (seal = send + poll_transmit, open = handle_datagram + recv)",
+        "Application records: 1200 B payload, AES-128-GCM (ours: seal = send + poll_transmit, open = handle_datagram + recv; ours zero-copy: seal_into, open_in_place)",
         &[
             "stack",
             "seal rec/s",
@@ -304,7 +306,7 @@ fn records(o: &Opts, creds: &Credentials) {
         ],
     );
     let gbit = |r: f64| r * RECORD as f64 * 8.0 / 1e9;
-    for (i, name) in ["ring raw AEAD (floor)", "ours", "OpenSSL"]
+    for (i, name) in ["ring raw AEAD (floor)", "ours", "ours zero-copy", "OpenSSL"]
         .iter()
         .enumerate()
     {

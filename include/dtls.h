@@ -663,6 +663,38 @@ dtls_result dtls_send(struct dtls_ctx *ctx, const uint8_t *data, size_t len);
 // `ctx` is a live context; `buf` writable for `cap` bytes; `len` writable.
 dtls_result dtls_recv(struct dtls_ctx *ctx, uint8_t *buf, size_t cap, size_t *len);
 
+// Seals `data` as one application record straight into `out` (one datagram, sent as is) and
+// writes its length to `*out_len`: `dtls_send` and `dtls_poll_output` in one call, one copy,
+// no queue, for media and VPN paths. Needs the handshake done and nothing queued by
+// `dtls_send` (`DTLS_ERR_INVALID_ARGUMENT`, not fatal, otherwise). If `cap` is too small:
+// `DTLS_ERR_BUFFER_TOO_SMALL` with the size needed in `*out_len`; nothing changes.
+//
+// # Safety
+// `ctx` is a live context; `data` readable for `len` bytes; `out` writable for `cap` bytes
+// and not overlapping `data`; `out_len` writable.
+dtls_result dtls_seal_into(struct dtls_ctx *ctx,
+                           const uint8_t *data,
+                           size_t len,
+                           uint8_t *out,
+                           size_t cap,
+                           size_t *out_len);
+
+// Like `dtls_feed`, but when the datagram is a single application record (the steady state
+// of a media flow) it is decrypted where it lies and `*data`/`*data_len` point at the
+// plaintext inside `datagram`: `DTLS_OK`, no copy. Otherwise the datagram is processed as
+// `dtls_feed` would, and the result is `DTLS_EMPTY` (poll events, output and `dtls_recv` as
+// usual). The datagram's bytes are overwritten either way.
+//
+// # Safety
+// `ctx` is a live context; `datagram` readable and writable for `len` bytes; `data` and
+// `data_len` writable. `*data` points into `datagram` and is valid as long as it is.
+dtls_result dtls_open_in_place(struct dtls_ctx *ctx,
+                               uint8_t *datagram,
+                               size_t len,
+                               uint64_t now_ms,
+                               const uint8_t **data,
+                               size_t *data_len);
+
 // Queues close_notify after any queued data (then `dtls_poll_output`); nothing more is sent
 // or accepted afterwards. Calling it again is harmless.
 //

@@ -339,34 +339,22 @@ impl Core {
         let Some(len) = self.app_out.front_len() else {
             return Ok(None);
         };
-        let w = self
-            .write
-            .last_mut()
-            .ok_or(Error::Internal("no write epoch"))?;
-        let needed = HEADER_LEN + len + w.overhead();
-        if buf.len() < needed {
-            return Err(Error::BufferTooSmall { needed });
-        }
-        let seq = w
-            .take_seq()
-            .ok_or(Error::Internal("sequence numbers exhausted"))?;
-        let c = w
-            .cipher
-            .as_mut()
-            .ok_or(Error::Internal("application data without keys"))?;
-        let p = HEADER_LEN + c.prefix_len();
-        self.app_out.copy_front(&mut buf[p..p + len]);
-        let hdr = RecordHeader {
-            content_type: ContentType::ApplicationData,
-            version: 0xfefd,
-            epoch: w.epoch,
-            seq,
-            length: 0,
-        };
-        let n = c.seal(hdr, buf, len).map_err(seal_error)?;
+        let Core { write, app_out, .. } = self;
+        let n = seal_app(write, len, buf, |dst| {
+            app_out.copy_front(dst);
+        })?;
         self.app_out.pop_front();
         self.stats.records_out += 1;
         Ok(Some(n))
+    }
+
+    /// Seals `data` as one application record straight into `buf`, bypassing the queue.
+    pub fn seal_app_from(&mut self, data: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+        let n = seal_app(&mut self.write, data.len(), buf, |dst| {
+            dst.copy_from_slice(data)
+        })?;
+        self.stats.records_out += 1;
+        Ok(n)
     }
 
     pub fn count_out(&mut self, n: usize) {
@@ -458,4 +446,37 @@ fn seal_error(e: crate::crypto::CryptoError) -> Error {
         }
         _ => Error::Internal("seal failed"),
     }
+}
+
+/// Seals one application record of `len` bytes into `buf` at the current write epoch: `fill`
+/// writes the plaintext where it will be encrypted in place. `BufferTooSmall` touches nothing.
+fn seal_app(
+    write: &mut [WriteEpoch],
+    len: usize,
+    buf: &mut [u8],
+    fill: impl FnOnce(&mut [u8]),
+) -> Result<usize, Error> {
+    let w = write.last_mut().ok_or(Error::Internal("no write epoch"))?;
+    let needed = HEADER_LEN + len + w.overhead();
+    if buf.len() < needed {
+        return Err(Error::BufferTooSmall { needed });
+    }
+    let seq = w
+        .take_seq()
+        .ok_or(Error::Internal("sequence numbers exhausted"))?;
+    let epoch = w.epoch;
+    let c = w
+        .cipher
+        .as_mut()
+        .ok_or(Error::Internal("application data without keys"))?;
+    let p = HEADER_LEN + c.prefix_len();
+    fill(&mut buf[p..p + len]);
+    let hdr = RecordHeader {
+        content_type: ContentType::ApplicationData,
+        version: 0xfefd,
+        epoch,
+        seq,
+        length: 0,
+    };
+    c.seal(hdr, buf, len).map_err(seal_error)
 }

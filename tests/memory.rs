@@ -309,6 +309,31 @@ fn no_allocation_per_application_record_in_steady_state() {
     );
 }
 
+/// The zero-copy path (`seal_into`, `open_in_place`) allocates nothing from the first record:
+/// it has no queue to grow.
+#[test]
+fn no_allocation_per_zero_copy_record() {
+    let s = setup(false);
+    let mut p = s.connected();
+    let big = vec![0x5au8; 1200];
+    let mut wire = vec![0u8; 1500];
+    let before = allocs();
+    for i in 0..200usize {
+        let n = 1 + i * 6 % 1200;
+        let len = p.client.seal_into(&big[..n], &mut wire).unwrap();
+        let got = p.server.open_in_place(0, &mut wire[..len]).unwrap();
+        assert_eq!(got.map(<[u8]>::len), Some(n));
+        let len = p.server.seal_into(&big[..n], &mut wire).unwrap();
+        assert!(p
+            .client
+            .open_in_place(0, &mut wire[..len])
+            .unwrap()
+            .is_some());
+    }
+    let n = allocs() - before;
+    assert_eq!(n, 0, "{n} allocations over 400 zero-copy records (want 0)");
+}
+
 #[test]
 fn heap_per_established_association_is_bounded() {
     let s = setup(false);

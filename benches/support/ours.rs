@@ -255,6 +255,28 @@ impl Records {
         (t1 - t0, cpu_time() - t1)
     }
 
+    /// The same with the zero-copy calls: `seal_into` (one copy, no queue) and
+    /// `open_in_place` (no copy; the datagram is decrypted where it lies).
+    pub fn round_zero_copy(&mut self, payload: &[u8], batch: usize) -> (Duration, Duration) {
+        let Records {
+            pair, wire, lens, ..
+        } = self;
+        let t0 = cpu_time();
+        for (slot, len) in wire.chunks_exact_mut(SLOT).zip(lens.iter_mut()).take(batch) {
+            *len = pair.client.seal_into(payload, slot).expect("seal");
+        }
+        let t1 = cpu_time();
+        for (slot, len) in wire.chunks_exact_mut(SLOT).zip(lens.iter()).take(batch) {
+            let data = pair
+                .server
+                .open_in_place(0, &mut slot[..*len])
+                .expect("open")
+                .expect("record");
+            debug_assert_eq!(data.len(), RECORD);
+        }
+        (t1 - t0, cpu_time() - t1)
+    }
+
     /// Allocations over `n` records after warm-up: (allocations, bytes).
     pub fn allocs_per_record(&mut self, payload: &[u8], n: usize) -> (u64, u64) {
         for _ in 0..64 {

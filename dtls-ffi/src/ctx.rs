@@ -351,6 +351,75 @@ pub unsafe extern "C" fn dtls_recv(
     }
 }
 
+/// Seals `data` as one application record straight into `out` (one datagram, sent as is) and
+/// writes its length to `*out_len`: `dtls_send` and `dtls_poll_output` in one call, one copy,
+/// no queue, for media and VPN paths. Needs the handshake done and nothing queued by
+/// `dtls_send` (`DTLS_ERR_INVALID_ARGUMENT`, not fatal, otherwise). If `cap` is too small:
+/// `DTLS_ERR_BUFFER_TOO_SMALL` with the size needed in `*out_len`; nothing changes.
+///
+/// # Safety
+/// `ctx` is a live context; `data` readable for `len` bytes; `out` writable for `cap` bytes
+/// and not overlapping `data`; `out_len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_seal_into(
+    ctx: *mut dtls_ctx,
+    data: *const u8,
+    len: usize,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> dtls_result {
+    // SAFETY: `ctx` per the contract above.
+    unsafe {
+        with_ctx_mut(ctx, |conn| {
+            let out_len = arg_out(out_len)?;
+            // SAFETY: readable / writable for the given lengths per the contract above.
+            let d = arg_bytes(data, len)?;
+            let buf = arg_buf(out, cap)?;
+            // SAFETY: `out_len` non-NULL and writable per the contract above.
+            write_len(conn.seal_into(d, buf).map(Some), out_len)
+        })
+    }
+}
+
+/// Like `dtls_feed`, but when the datagram is a single application record (the steady state
+/// of a media flow) it is decrypted where it lies and `*data`/`*data_len` point at the
+/// plaintext inside `datagram`: `DTLS_OK`, no copy. Otherwise the datagram is processed as
+/// `dtls_feed` would, and the result is `DTLS_EMPTY` (poll events, output and `dtls_recv` as
+/// usual). The datagram's bytes are overwritten either way.
+///
+/// # Safety
+/// `ctx` is a live context; `datagram` readable and writable for `len` bytes; `data` and
+/// `data_len` writable. `*data` points into `datagram` and is valid as long as it is.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_open_in_place(
+    ctx: *mut dtls_ctx,
+    datagram: *mut u8,
+    len: usize,
+    now_ms: u64,
+    data: *mut *const u8,
+    data_len: *mut usize,
+) -> dtls_result {
+    // SAFETY: `ctx` per the contract above.
+    unsafe {
+        with_ctx_mut(ctx, |conn| {
+            let data = arg_out(data)?;
+            let data_len = arg_out(data_len)?;
+            // SAFETY: readable and writable for `len` bytes per the contract above.
+            let d = arg_buf(datagram, len)?;
+            match conn.open_in_place(now_ms, d).map_err(code)? {
+                Some(plain) => {
+                    // SAFETY: both writable per the contract above.
+                    data.write(plain.as_ptr());
+                    data_len.write(plain.len());
+                    Ok(DTLS_OK)
+                }
+                None => Ok(DTLS_EMPTY),
+            }
+        })
+    }
+}
+
 /// Queues close_notify after any queued data (then `dtls_poll_output`); nothing more is sent
 /// or accepted afterwards. Calling it again is harmless.
 ///

@@ -1403,3 +1403,96 @@ fn group_setter() {
         );
     }
 }
+
+/// The zero-copy pair through the C ABI: a record sealed by dtls_seal_into opens in place;
+/// anything else falls back to the dtls_feed path; bad arguments give the documented codes.
+#[test]
+fn zero_copy_record_path() {
+    let f = Fixture::new();
+    let c = f.ctx(DTLS_ROLE_CLIENT);
+    let srv = f.ctx(DTLS_ROLE_SERVER);
+    // SAFETY: live contexts and valid buffers; NULLs only where tested.
+    unsafe {
+        let mut d = [0u8; 1500];
+        let mut n = 0usize;
+        assert_eq!(
+            dtls_seal_into(c, b"x".as_ptr(), 1, d.as_mut_ptr(), d.len(), &mut n),
+            DTLS_ERR_NOT_CONNECTED
+        );
+        handshake(c, srv);
+        assert_eq!(
+            dtls_seal_into(c, b"media".as_ptr(), 5, d.as_mut_ptr(), d.len(), &mut n),
+            DTLS_OK
+        );
+        let (mut p, mut plen) = (null(), 0usize);
+        assert_eq!(
+            dtls_open_in_place(srv, d.as_mut_ptr(), n, 0, &mut p, &mut plen),
+            DTLS_OK
+        );
+        assert_eq!(std::slice::from_raw_parts(p, plen), b"media");
+        assert!(
+            p >= d.as_ptr() && p < d.as_ptr().add(n),
+            "points into the datagram"
+        );
+        // Too small: the size needed, nothing consumed.
+        let mut small = [0u8; 8];
+        assert_eq!(
+            dtls_seal_into(c, b"media".as_ptr(), 5, small.as_mut_ptr(), 8, &mut n),
+            DTLS_ERR_BUFFER_TOO_SMALL
+        );
+        assert!(n > 8);
+        // A non-application datagram: DTLS_EMPTY, handled as by dtls_feed.
+        assert_eq!(dtls_close(c), DTLS_OK);
+        let mut len = 0usize;
+        assert_eq!(
+            dtls_poll_output(c, 0, d.as_mut_ptr(), d.len(), &mut len),
+            DTLS_OK
+        );
+        assert_eq!(
+            dtls_open_in_place(srv, d.as_mut_ptr(), len, 0, &mut p, &mut plen),
+            DTLS_EMPTY
+        );
+        let mut ev = std::mem::zeroed::<dtls_event>();
+        let mut closed = false;
+        while dtls_poll_event(srv, &mut ev) == DTLS_OK {
+            closed |= ev.kind == DTLS_EVENT_CLOSE_NOTIFY;
+        }
+        assert!(closed);
+        // Bad arguments.
+        let dp = d.as_mut_ptr();
+        assert_eq!(
+            dtls_seal_into(null_mut(), dp, 1, dp, 10, &mut n),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_seal_into(srv, null(), 1, dp, 10, &mut n),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_seal_into(srv, b"x".as_ptr(), 1, null_mut(), 10, &mut n),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_seal_into(srv, b"x".as_ptr(), 1, dp, 10, null_mut()),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_open_in_place(null_mut(), dp, 1, 0, &mut p, &mut plen),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_open_in_place(srv, null_mut(), 1, 0, &mut p, &mut plen),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_open_in_place(srv, dp, 1, 0, null_mut(), &mut plen),
+            DTLS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            dtls_open_in_place(srv, dp, 1, 0, &mut p, null_mut()),
+            DTLS_ERR_NULL_POINTER
+        );
+        dtls_ctx_free(c);
+        dtls_ctx_free(srv);
+    }
+}
