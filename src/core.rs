@@ -93,7 +93,8 @@ impl Core {
             flight: Flight::default(),
             reasm: Reassembler::new(max_msg, cfg.limits.max_reassembly_bytes, 8),
             timer: RetransmitTimer::new(cfg.initial_rto_ms, cfg.max_rto_ms),
-            transcript: Vec::new(),
+            // A handshake with two certificates is about 3 KB: one allocation, not ten.
+            transcript: Vec::with_capacity(4096),
             transcript_hasher: None,
             send_seq: 0,
             hs_deadline: now.saturating_add(cfg.handshake_timeout_ms),

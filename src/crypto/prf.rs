@@ -10,20 +10,18 @@ pub fn prf(alg: HashAlg, secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut 
     let key = hmac::Key::new(alg.hmac_alg(), secret);
 
     // The HMAC input is always label || seed parts; with A(i) prepended for
-    // output blocks. Building the part list on the stack avoids concatenation.
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(seed.len() + 2);
-    parts.push(label);
-    parts.extend_from_slice(seed);
+    // output blocks. The parts are fed one by one: no concatenation, no allocation.
+    let parts = || std::iter::once(label).chain(seed.iter().copied());
 
     // A(1) = HMAC(secret, A(0)) with A(0) = label || seed.
-    let mut a = hmac_with_key(&key, &parts);
+    let mut first = hmac::Context::with_key(&key);
+    parts().for_each(|p| first.update(p));
+    let mut a = first.sign();
     for chunk in out.chunks_mut(alg.output_len()) {
         // Output block = HMAC(secret, A(i) || label || seed).
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(a.as_ref());
-        for p in &parts {
-            ctx.update(p);
-        }
+        parts().for_each(|p| ctx.update(p));
         let block = ctx.sign();
         chunk.copy_from_slice(&block.as_ref()[..chunk.len()]);
         // A(i+1) = HMAC(secret, A(i)).

@@ -410,22 +410,26 @@ fn on_server_hello_done(
     let kx = KeyExchange::generate(kx_group).map_err(|_| Error::Internal("key generation"))?;
 
     core.new_flight();
-    let cert = core.cfg.certificate.clone();
+    // The config outlives the handshake: borrow our certificate through it (an Arc clone)
+    // rather than copying the chain and key.
+    let cfg = std::sync::Arc::clone(&core.cfg);
+    let cert = cfg.certificate.as_ref();
     let mut signer = None;
     if let Some(cr) = &p.cert_request {
-        let chain =
-            match &cert {
-                Some(c) => {
-                    let scheme = c.signing_key().choose_scheme(&cr.schemes).ok_or(
-                        Error::NoCommonParameters("signature scheme for our certificate"),
-                    )?;
-                    signer = Some((c.clone(), scheme));
-                    c.chain().to_vec()
-                }
-                None => Vec::new(),
-            };
         let mut body = Vec::new();
-        Certificate12 { chain }.encode(&mut body);
+        match cert {
+            Some(c) => {
+                let scheme =
+                    c.signing_key()
+                        .choose_scheme(&cr.schemes)
+                        .ok_or(Error::NoCommonParameters(
+                            "signature scheme for our certificate",
+                        ))?;
+                signer = Some((c, scheme));
+                Certificate12::encode_chain(c.chain(), &mut body);
+            }
+            None => Certificate12::encode_chain(&[], &mut body),
+        }
         core.send_handshake(HandshakeType::Certificate, body, 0);
     }
     let mut body = Vec::new();

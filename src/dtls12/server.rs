@@ -380,10 +380,7 @@ fn on_client_hello(core: &mut Core, ch: &ClientHello, now: Millis) -> Result<Box
     core.send_handshake(HandshakeType::ServerHello, body, 0);
 
     let mut body = Vec::new();
-    Certificate12 {
-        chain: cert.chain().to_vec(),
-    }
-    .encode(&mut body);
+    Certificate12::encode_chain(cert.chain(), &mut body);
     core.send_handshake(HandshakeType::Certificate, body, 0);
 
     let kx_group =

@@ -271,7 +271,12 @@ pub struct Certificate12 {
 
 impl Certificate12 {
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.put_len_prefixed(3, |out| self.chain.iter().for_each(|c| out.put_vec24(c)));
+        Self::encode_chain(&self.chain, out);
+    }
+
+    /// Encodes a chain held elsewhere (our configured certificate) without copying it first.
+    pub fn encode_chain(chain: &[Vec<u8>], out: &mut Vec<u8>) {
+        out.put_len_prefixed(3, |out| chain.iter().for_each(|c| out.put_vec24(c)));
     }
 
     /// Decodes, refusing chains longer than `max_certs`.
