@@ -36,6 +36,8 @@ pub enum ExtendedMasterSecret {
 /// Whether a server asks for a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClientAuth {
+    /// Do not ask (the default). Pinned peer fingerprints still make a server require one:
+    /// WebRTC authenticates both ends.
     #[default]
     None,
     /// Ask; an empty Certificate is accepted.

@@ -21,7 +21,9 @@ use std::sync::Arc;
 /// Which side of the handshake this association plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// Sends the first ClientHello.
     Client,
+    /// Answers the peer's ClientHello.
     Server,
 }
 

@@ -11,7 +11,10 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Error {
     /// The output buffer cannot hold the next datagram or record; nothing was lost.
-    BufferTooSmall { needed: usize },
+    BufferTooSmall {
+        /// Bytes the buffer must hold.
+        needed: usize,
+    },
     /// A caller argument is out of range.
     InvalidArgument(&'static str),
     /// Application data before the handshake completed.
@@ -27,13 +30,16 @@ pub enum Error {
     /// plaintext message we had to drop (plaintext is unauthenticated, so neither ends the
     /// handshake by itself).
     HandshakeTimeout {
+        /// The alert most likely behind the stall, if any.
         likely_reason: Option<AlertDescription>,
     },
     /// The peer sent an authenticated fatal alert.
     AlertReceived(AlertDescription),
     /// The peer broke the protocol; `alert` was sent.
     PeerMisbehaved {
+        /// The fatal alert we sent.
         alert: AlertDescription,
+        /// What exactly was wrong, for logs.
         reason: &'static str,
     },
     /// No cipher suite, group, signature scheme or version in common.

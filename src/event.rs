@@ -6,16 +6,21 @@ use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 /// What the handshake settled on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
+    /// The protocol version.
     pub version: ProtocolVersion,
+    /// The cipher suite.
     pub cipher_suite: CipherSuite,
+    /// The group of the ephemeral key exchange.
     pub group: NamedGroup,
     /// Signature scheme the peer used to authenticate (IANA code).
     pub peer_signature_scheme: Option<u16>,
+    /// Whether the master secret is bound to the handshake transcript (RFC 7627).
     pub extended_master_secret: bool,
     /// IANA id of the SRTP protection profile, when use_srtp was negotiated.
     pub srtp_profile: Option<u16>,
     /// MKI the server echoed in use_srtp.
     pub srtp_mki: Vec<u8>,
+    /// The application protocol selected by ALPN (RFC 7301), if any.
     pub alpn: Option<Vec<u8>>,
 }
 

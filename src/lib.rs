@@ -36,6 +36,7 @@
 //! assert!(connected);
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cert;
 pub mod config;

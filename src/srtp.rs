@@ -100,6 +100,7 @@ pub const EXPORTER_LABEL: &[u8] = b"EXTRACTOR-dtls_srtp";
 /// SRTP master keys and salts for both directions (RFC 5764 §4.2).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SrtpKeyingMaterial {
+    /// IANA id of the negotiated SRTP protection profile (RFC 5764 §4.1.2).
     pub profile: u16,
     /// The MKI negotiated in use_srtp (often empty).
     pub mki: Vec<u8>,

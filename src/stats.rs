@@ -26,12 +26,19 @@ pub struct DropCounts {
 /// A snapshot of one association's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Datagrams handed in, junk included.
     pub datagrams_in: u64,
+    /// Datagrams handed out (`poll_transmit`, `seal_into`).
     pub datagrams_out: u64,
+    /// Records parsed from incoming datagrams, dropped ones included.
     pub records_in: u64,
+    /// Records sealed: handshake, alerts and application data.
     pub records_out: u64,
+    /// Bytes of all incoming datagrams.
     pub bytes_in: u64,
+    /// Bytes of all outgoing datagrams.
     pub bytes_out: u64,
+    /// Incoming records dropped, by reason.
     pub dropped: DropCounts,
     /// Flights sent again (timer or peer retransmission).
     pub retransmissions: u64,
@@ -42,6 +49,7 @@ pub struct Stats {
     pub handshake_started_ms: u64,
     /// Milliseconds from start to completion, once complete.
     pub handshake_duration_ms: Option<u64>,
+    /// What the handshake negotiated, once complete.
     pub negotiated: Option<Negotiated>,
 }
 

@@ -8,16 +8,22 @@ use crate::msgs::enums::{CipherSuite, NamedGroup};
 /// How the server authenticates in a DTLS 1.2 ECDHE suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthKind {
+    /// An ECDSA certificate (ECDHE_ECDSA suites, RFC 8422).
     Ecdsa,
+    /// An RSA certificate (ECDHE_RSA suites).
     Rsa,
 }
 
 /// The properties of a DTLS 1.2 AEAD suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SuiteInfo {
+    /// The suite described.
     pub suite: CipherSuite,
+    /// The record protection algorithm.
     pub aead: AeadAlg,
+    /// The hash behind the PRF and the handshake transcript (RFC 5246 §5).
     pub prf: HashAlg,
+    /// The kind of key the server's certificate must carry.
     pub auth: AuthKind,
 }
 

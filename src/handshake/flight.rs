@@ -9,13 +9,20 @@ use crate::msgs::handshake::{HandshakeHeader, HANDSHAKE_HEADER_LEN};
 /// One element of a flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlightItem {
+    /// A handshake message, fragmented to the MTU when sent.
     Handshake {
+        /// The epoch whose keys protect it.
         epoch: u16,
+        /// The handshake message type.
         msg_type: HandshakeType,
+        /// message_seq (RFC 6347 §4.2.2); retransmissions reuse it.
         msg_seq: u16,
+        /// The whole message body, without the handshake header.
         body: Vec<u8>,
     },
+    /// A ChangeCipherSpec record: the peer switches to our next epoch after it.
     ChangeCipherSpec {
+        /// The epoch it is sent in (the one before the switch).
         epoch: u16,
     },
 }
@@ -32,8 +39,11 @@ impl FlightItem {
 /// A record's worth of a flight, ready to protect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
+    /// Handshake or change_cipher_spec.
     pub content_type: ContentType,
+    /// The epoch to seal it under.
     pub epoch: u16,
+    /// The record payload: one handshake fragment with its header, or the CCS byte.
     pub payload: Vec<u8>,
 }
 
@@ -55,10 +65,12 @@ impl Flight {
         self.timed = false;
     }
 
+    /// True when the flight holds no messages.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// Appends a message; `start` (re)sends the flight.
     pub fn push(&mut self, item: FlightItem) {
         self.items.push(item);
     }

@@ -6,7 +6,9 @@ use super::enums::{AlertDescription, AlertLevel};
 /// An alert record's payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Alert {
+    /// Warning or fatal.
     pub level: AlertLevel,
+    /// What the alert reports.
     pub description: AlertDescription,
 }
 

@@ -46,24 +46,29 @@ impl<'a> Reader<'a> {
         out
     }
 
+    /// One byte.
     pub fn u8(&mut self) -> Option<u8> {
         self.take(1).map(|b| b[0])
     }
 
+    /// A big-endian `u16`.
     pub fn u16(&mut self) -> Option<u16> {
         self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
     }
 
+    /// A big-endian 24-bit integer (handshake lengths and offsets).
     pub fn u24(&mut self) -> Option<u32> {
         self.take(3)
             .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
 
+    /// A big-endian `u32`.
     pub fn u32(&mut self) -> Option<u32> {
         self.take(4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// A big-endian 48-bit integer (record sequence numbers).
     pub fn u48(&mut self) -> Option<u64> {
         self.take(6)
             .map(|b| u64::from_be_bytes([0, 0, b[0], b[1], b[2], b[3], b[4], b[5]]))
@@ -95,15 +100,24 @@ impl<'a> Reader<'a> {
 
 /// Appending big-endian writers, with length-prefixed nesting.
 pub trait Writer {
+    /// Appends one byte.
     fn put_u8(&mut self, v: u8);
+    /// Appends a big-endian `u16`.
     fn put_u16(&mut self, v: u16);
+    /// Appends the low 24 bits, big-endian.
     fn put_u24(&mut self, v: u32);
+    /// Appends the low 48 bits, big-endian.
     fn put_u48(&mut self, v: u64);
+    /// Appends raw bytes.
     fn put(&mut self, v: &[u8]);
     /// Writes `f`'s output behind a length prefix of `width` bytes (1, 2 or 3).
     fn put_len_prefixed(&mut self, width: usize, f: impl FnOnce(&mut Vec<u8>));
+    /// Appends `v` behind a one-byte length. The length is truncated, not checked: callers
+    /// keep `v` within 255 bytes.
     fn put_vec8(&mut self, v: &[u8]);
+    /// Appends `v` behind a two-byte length (truncated, not checked, like `put_vec8`).
     fn put_vec16(&mut self, v: &[u8]);
+    /// Appends `v` behind a three-byte length (truncated, not checked, like `put_vec8`).
     fn put_vec24(&mut self, v: &[u8]);
 }
 

@@ -7,7 +7,9 @@ use super::enums::{ExtensionType, NamedGroup};
 /// One extension, undecoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
+    /// The extension type.
     pub typ: ExtensionType,
+    /// extension_data, undecoded.
     pub data: Vec<u8>,
 }
 
@@ -18,7 +20,9 @@ pub struct Extensions(pub Vec<Extension>);
 /// Why an extension block was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtensionsError {
+    /// The block or an extension in it is truncated or overlong.
     Malformed,
+    /// An extension type appears twice (RFC 5246 §7.4.1.4 forbids it).
     Duplicate,
 }
 
@@ -167,7 +171,10 @@ pub fn read_alpn(data: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// use_srtp (RFC 5764 §4.1.1): profiles and MKI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UseSrtp {
+    /// SRTPProtectionProfile ids: the client's offer in preference order, or the server's one
+    /// choice.
     pub profiles: Vec<u16>,
+    /// srtp_mki (often empty).
     pub mki: Vec<u8>,
 }
 

@@ -11,10 +11,15 @@ pub const HANDSHAKE_HEADER_LEN: usize = 12;
 /// The DTLS handshake header: every fragment carries one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandshakeHeader {
+    /// The message type.
     pub msg_type: HandshakeType,
+    /// Length of the whole message body, not of this fragment.
     pub length: u32,
+    /// message_seq (RFC 6347 §4.2.2): the same in every fragment and retransmission.
     pub msg_seq: u16,
+    /// Where this fragment's bytes start in the body.
     pub frag_off: u32,
+    /// How many body bytes this fragment carries.
     pub frag_len: u32,
 }
 
@@ -80,7 +85,9 @@ pub fn full_message_header(
 /// Why a handshake body failed to decode: maps to decode_error or illegal_parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
+    /// Truncated, overlong or out of range: decode_error.
     Malformed,
+    /// An extension appears twice (RFC 5246 §7.4.1.4): illegal_parameter.
     DuplicateExtension,
 }
 
@@ -115,16 +122,24 @@ fn read_random(r: &mut Reader<'_>) -> Result<[u8; 32], DecodeError> {
 /// ClientHello (RFC 6347 §4.2.1 adds the cookie).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientHello {
+    /// client_version: the highest version the client offers.
     pub version: ProtocolVersion,
+    /// The client's 32 random bytes, an input to key derivation.
     pub random: [u8; 32],
+    /// session_id (at most 32 bytes; we neither resume nor send one).
     pub session_id: Vec<u8>,
+    /// The HelloVerifyRequest cookie echoed back; empty in a first ClientHello.
     pub cookie: Vec<u8>,
+    /// Offered suites in the client's preference order, unknown ones kept.
     pub cipher_suites: Vec<CipherSuite>,
+    /// Offered compression methods; a server requires null (0), the only one in use.
     pub compression_methods: Vec<u8>,
+    /// The hello extensions, undecoded.
     pub extensions: Extensions,
 }
 
 impl ClientHello {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.version.encode(out);
         out.put(&self.random);
@@ -137,6 +152,7 @@ impl ClientHello {
         self.extensions.encode_block(out);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let version = need(ProtocolVersion::read(&mut r))?;
@@ -174,9 +190,13 @@ impl ClientHello {
 /// retry verified) without reassembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientHelloPrefix<'a> {
+    /// client_version, raw as sent.
     pub version: u16,
+    /// The client's 32 random bytes.
     pub random: &'a [u8],
+    /// session_id as sent.
     pub session_id: &'a [u8],
+    /// The cookie as sent; empty before a HelloVerifyRequest.
     pub cookie: &'a [u8],
 }
 
@@ -200,16 +220,21 @@ impl<'a> ClientHelloPrefix<'a> {
 /// HelloVerifyRequest (RFC 6347 §4.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HelloVerifyRequest {
+    /// server_version; RFC 6347 §4.2.1 has servers send DTLS 1.0 here whatever they will
+    /// negotiate.
     pub version: ProtocolVersion,
+    /// The stateless cookie the client must echo (at most 255 bytes).
     pub cookie: Vec<u8>,
 }
 
 impl HelloVerifyRequest {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.version.encode(out);
         out.put_vec8(&self.cookie);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let version = need(ProtocolVersion::read(&mut r))?;
@@ -222,15 +247,22 @@ impl HelloVerifyRequest {
 /// ServerHello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerHello {
+    /// server_version: the version chosen.
     pub version: ProtocolVersion,
+    /// The server's 32 random bytes, an input to key derivation.
     pub random: [u8; 32],
+    /// session_id (at most 32 bytes; ours is empty: sessions are not resumable).
     pub session_id: Vec<u8>,
+    /// The suite chosen.
     pub cipher_suite: CipherSuite,
+    /// The compression method chosen; anything but null (0) is refused.
     pub compression_method: u8,
+    /// The hello extensions, undecoded.
     pub extensions: Extensions,
 }
 
 impl ServerHello {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.version.encode(out);
         out.put(&self.random);
@@ -240,6 +272,7 @@ impl ServerHello {
         self.extensions.encode_block(out);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let version = need(ProtocolVersion::read(&mut r))?;
@@ -266,10 +299,12 @@ impl ServerHello {
 /// Certificate (TLS 1.2 form): DER certificates, leaf first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate12 {
+    /// DER certificates, leaf first.
     pub chain: Vec<Vec<u8>>,
 }
 
 impl Certificate12 {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         Self::encode_chain(&self.chain, out);
     }
@@ -299,11 +334,15 @@ impl Certificate12 {
 /// ServerECDHParams with named_curve (RFC 8422 §5.4), the part the server signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EcdheParams {
+    /// The curve (curve_type is always named_curve).
     pub group: NamedGroup,
+    /// The server's ephemeral public key as encoded on the wire.
     pub public: Vec<u8>,
 }
 
 impl EcdheParams {
+    /// Appends curve_type, group and public key: the wire form, which is also what the
+    /// signature covers after the two randoms.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u8(3); // named_curve
         self.group.encode(out);
@@ -314,18 +353,23 @@ impl EcdheParams {
 /// ServerKeyExchange for ECDHE with a signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerKeyExchange {
+    /// The ephemeral key the signature binds to this handshake.
     pub params: EcdheParams,
+    /// The signature scheme (IANA code).
     pub scheme: u16,
+    /// Signature over client_random || server_random || params (RFC 8422 §5.4).
     pub signature: Vec<u8>,
 }
 
 impl ServerKeyExchange {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         self.params.encode(out);
         out.put_u16(self.scheme);
         out.put_vec16(&self.signature);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         if need(r.u8())? != 3 {
@@ -350,12 +394,16 @@ impl ServerKeyExchange {
 /// CertificateRequest (TLS 1.2 form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRequest12 {
+    /// ClientCertificateType codes the server accepts (we send ecdsa_sign and rsa_sign).
     pub cert_types: Vec<u8>,
+    /// supported_signature_algorithms (IANA codes).
     pub schemes: Vec<u16>,
+    /// certificate_authorities: DER distinguished names; empty means any.
     pub authorities: Vec<Vec<u8>>,
 }
 
 impl CertificateRequest12 {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_vec8(&self.cert_types);
         out.put_len_prefixed(2, |out| self.schemes.iter().for_each(|s| out.put_u16(*s)));
@@ -364,6 +412,7 @@ impl CertificateRequest12 {
         });
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let cert_types = need(r.vec8())?.to_vec();
@@ -392,14 +441,17 @@ impl CertificateRequest12 {
 /// ClientKeyExchange for ECDHE: the client's public point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientKeyExchange {
+    /// The client's ephemeral public key as encoded on the wire.
     pub public: Vec<u8>,
 }
 
 impl ClientKeyExchange {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_vec8(&self.public);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let public = need(r.vec8())?.to_vec();
@@ -414,16 +466,20 @@ impl ClientKeyExchange {
 /// A signature with its scheme: CertificateVerify in both versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigitallySigned {
+    /// The signature scheme (IANA code).
     pub scheme: u16,
+    /// The signature bytes.
     pub signature: Vec<u8>,
 }
 
 impl DigitallySigned {
+    /// Appends the message body (without the handshake header).
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_u16(self.scheme);
         out.put_vec16(&self.signature);
     }
 
+    /// Decodes a whole message body; trailing bytes are `Malformed`.
     pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let scheme = need(r.u16())?;

@@ -12,11 +12,16 @@ pub const MAX_SEQ: u64 = (1 << 48) - 1;
 /// A DTLS 1.2 (DTLSPlaintext / DTLSCiphertext) record header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader {
+    /// What the payload is.
     pub content_type: ContentType,
+    /// Record version, raw: DTLS 1.2 (0xfefd), or DTLS 1.0 (0xfeff) which epoch 0 also
+    /// allows.
     pub version: u16,
+    /// Epoch: 0 is plaintext; each ChangeCipherSpec moves to the next.
     pub epoch: u16,
     /// 48-bit sequence number within the epoch.
     pub seq: u64,
+    /// Bytes of payload after the header.
     pub length: u16,
 }
 

@@ -7,6 +7,7 @@ use crate::msgs::record::MAX_SEQ;
 /// Our sending side of one epoch.
 #[derive(Debug)]
 pub struct WriteEpoch {
+    /// The epoch number every record header carries.
     pub epoch: u16,
     next_seq: u64,
     /// `None` for epoch 0 (plaintext).
@@ -14,6 +15,7 @@ pub struct WriteEpoch {
 }
 
 impl WriteEpoch {
+    /// Starts at sequence number 0; `cipher` is `None` for epoch 0 only.
     pub fn new(epoch: u16, cipher: Option<RecordCipher>) -> Self {
         WriteEpoch {
             epoch,
@@ -39,6 +41,7 @@ impl WriteEpoch {
         self.next_seq = self.next_seq.max(seq);
     }
 
+    /// Bytes a record grows by beyond header and payload (0 in plaintext).
     pub fn overhead(&self) -> usize {
         self.cipher.as_ref().map_or(0, |c| c.overhead())
     }
@@ -47,12 +50,16 @@ impl WriteEpoch {
 /// Our receiving side of one epoch.
 #[derive(Debug)]
 pub struct ReadEpoch {
+    /// The epoch number records must carry.
     pub epoch: u16,
+    /// The keys that open its records.
     pub cipher: RecordCipher,
+    /// The sequence numbers already accepted (RFC 6347 §4.1.2.6).
     pub window: ReplayWindow,
 }
 
 impl ReadEpoch {
+    /// A fresh epoch: nothing accepted yet.
     pub fn new(epoch: u16, cipher: RecordCipher) -> Self {
         ReadEpoch {
             epoch,
