@@ -189,6 +189,12 @@ impl Connection {
         }
         self.core.stats.datagrams_in += 1;
         self.core.stats.bytes_in += datagram.len() as u64;
+        if matches!(self.state, State::Closed) {
+            // After close_notify nothing more is accepted or answered, not even a
+            // retransmitted flight (RFC 5246 §7.2.1).
+            self.core.stats.dropped.unexpected += 1;
+            return Ok(());
+        }
         self.core.retransmit_requested = false;
         self.core.retransmit_urgent = false;
         let mut records = Records::new(datagram);
@@ -337,9 +343,18 @@ impl Connection {
         match ct {
             ContentType::Handshake => self.handle_handshake_record(now, epoch, record_seq, payload),
             ContentType::ChangeCipherSpec => {
-                // The epoch number, not CCS, selects keys; a malformed CCS is only junk.
+                // The epoch number selects keys, but the peer's Finished still needs its CCS
+                // first (RFC 5246 §7.4.9: "A Finished message is always sent immediately after
+                // a change cipher spec message"). A malformed one is only junk.
                 if payload != [1] {
                     self.core.stats.dropped.malformed += 1;
+                    return Ok(());
+                }
+                if epoch == 0 && !self.core.connected {
+                    self.core.peer_ccs = true;
+                    if let Some(fin) = self.core.early_finished.take() {
+                        return self.handle_message(now, *fin);
+                    }
                 }
                 Ok(())
             }
@@ -527,6 +542,16 @@ impl Connection {
                 }
                 return Ok(());
             }
+        }
+        if HandshakeType::from(msg.msg_type) == HandshakeType::Finished
+            && !self.core.peer_ccs
+            && !self.core.connected
+        {
+            // Authenticated, but ahead of the ChangeCipherSpec it must follow: hold it (it may
+            // only have overtaken a reordered CCS); should the CCS never come, neither does
+            // the handshake's completion.
+            self.core.early_finished = Some(Box::new(msg));
+            return Ok(());
         }
         let state = std::mem::replace(&mut self.state, State::Poisoned);
         let next = match state {

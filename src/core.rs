@@ -50,6 +50,14 @@ pub(crate) struct Core {
     /// The request comes from authenticated evidence (data from a peer that has finished):
     /// answered sooner than one an unauthenticated retransmission prompts.
     pub retransmit_urgent: bool,
+    /// The epoch our records are in as far as the peer knows: 0 until we send
+    /// ChangeCipherSpec, even when the next epoch's keys are installed (a server installs them
+    /// at ClientKeyExchange, but its CCS goes out only with its Finished). Alerts use it.
+    pub sending_epoch: u16,
+    /// The peer's ChangeCipherSpec arrived: its Finished may be processed (RFC 5246 §7.4.9).
+    pub peer_ccs: bool,
+    /// A peer Finished that overtook the peer's ChangeCipherSpec, held until the CCS arrives.
+    pub early_finished: Option<Box<Message>>,
     pub cookie_ok: bool,
     pub likely_alert: Option<crate::msgs::enums::AlertDescription>,
 
@@ -102,6 +110,9 @@ impl Core {
             last_peer_retransmit_reply: None,
             retransmit_requested: false,
             retransmit_urgent: false,
+            sending_epoch: 0,
+            peer_ccs: false,
+            early_finished: None,
             cookie_ok: false,
             likely_alert: None,
             peer_fingerprints: cfg.fingerprints.clone(),
@@ -148,6 +159,7 @@ impl Core {
 
     pub fn send_ccs(&mut self, epoch: u16) {
         self.flight.push(FlightItem::ChangeCipherSpec { epoch });
+        self.sending_epoch = epoch + 1;
     }
 
     /// Adds a received message to the transcript.
@@ -283,7 +295,9 @@ impl Core {
 
     /// Queues an alert at the current write epoch, as its own datagram.
     pub fn queue_alert(&mut self, alert: Alert) {
-        let epoch = self.write.last().map_or(0, |w| w.epoch);
+        // The epoch the peer reads us in: before our ChangeCipherSpec it cannot expect the
+        // next epoch's keys, installed or not.
+        let epoch = self.sending_epoch;
         let mut d = Vec::new();
         if self
             .seal_into(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
