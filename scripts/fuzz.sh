@@ -9,7 +9,9 @@
 #                       one-time build (for CI)
 #   TARGET...           a subset (default: every target of `cargo fuzz list`)
 #
-# Environment: FUZZ_JOBS_NICE (default 19) is the nice level of the fuzzing processes;
+# Environment: FUZZ_TARGET_DIR (default fuzz/target) is where the instrumented builds go, so
+# a CI clone can reuse a cache outside the clone; FUZZ_JOBS_NICE (default 19) is the nice
+# level of the fuzzing processes;
 # FUZZ_WORK (default fuzz/work) holds libFuzzer's growing working corpora, so the committed
 # seeds in fuzz/corpus/<target> stay small. Crashes land in fuzz/artifacts/<target>/; replay
 # one with `cargo +nightly fuzz run <target> <file>`. Exit status 1 when any target crashed.
@@ -41,8 +43,13 @@ else
     mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
+target_dir=()
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then
+    target_dir=(--target-dir "$FUZZ_TARGET_DIR")
+fi
+
 echo "building ${#targets[@]} fuzz targets..." >&2
-cargo +nightly fuzz build >&2
+cargo +nightly fuzz build "${target_dir[@]}" >&2
 
 work="${FUZZ_WORK:-$root/fuzz/work}"
 nice_level="${FUZZ_JOBS_NICE:-19}"
@@ -55,7 +62,8 @@ for t in "${targets[@]}"; do
     log="$work/$t.log"
     status=0
     # New inputs go to the first corpus directory (the working one); the seeds are read only.
-    nice -n "$nice_level" cargo +nightly fuzz run "$t" "$work/$t" "$root/fuzz/corpus/$t" -- \
+    nice -n "$nice_level" cargo +nightly fuzz run "${target_dir[@]}" "$t" "$work/$t" \
+        "$root/fuzz/corpus/$t" -- \
         -max_total_time="$secs" -print_final_stats=1 -timeout=20 -rss_limit_mb=2048 \
         >"$log" 2>&1 || status=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)

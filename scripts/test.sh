@@ -38,4 +38,9 @@ echo "== python package"
 bash scripts/test-python.sh
 echo "== node package"
 bash scripts/test-node.sh
+echo "== fuzz smoke (every target for a few seconds)"
+# cargo-fuzz needs a nightly toolchain; the instrumented builds are cached outside the clone.
+rustup toolchain list 2>/dev/null | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/dtls-fuzz-target}" \
+  FUZZ_WORK="${FUZZ_WORK:-$HOME/.cache/dtls-fuzz-work}" bash scripts/fuzz.sh smoke
 echo "== all tests passed"
