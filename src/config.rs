@@ -320,6 +320,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// Server: how long a cookie's key window lasts (60 s). A cookie is accepted in its own
+    /// window and the next, so one stays valid between one and two windows. Zero is refused.
+    pub fn cookie_lifetime_ms(mut self, ms: u64) -> Self {
+        if ms == 0 {
+            self.error
+                .get_or_insert("cookie lifetime must be positive".into());
+        }
+        self.c.cookie_lifetime_ms = ms;
+        self
+    }
+
     /// Largest datagram we send, IP/UDP headers excluded.
     pub fn mtu(mut self, mtu: u16) -> Self {
         if mtu < 128 {

@@ -274,3 +274,39 @@ fn data_before_finished_prompts_the_last_flight_at_once() {
     let mut app = [0u8; 64];
     assert_eq!(c.recv(&mut app).unwrap(), Some(10));
 }
+
+/// The cookie window is configurable: a ClientHello echoing a cookie from two windows ago is
+/// answered with a fresh HelloVerifyRequest, one from the previous window is accepted.
+#[test]
+fn cookie_lifetime_is_configurable() {
+    use dtls_proto::server::{ServerFrontDoor, Verdict};
+    assert!(Config::builder().cookie_lifetime_ms(0).build().is_err());
+    let scfg = Config::builder()
+        .certificate(Certificate::generate("s").unwrap())
+        .cookie_lifetime_ms(1000)
+        .build()
+        .unwrap();
+    let door = ServerFrontDoor::new(scfg);
+    let ccfg = Config::builder()
+        .peer_verification(PeerVerification::DangerousAcceptAny)
+        .build()
+        .unwrap();
+    let mut c = Connection::new(ccfg, Role::Client, None, 0).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut hvr = [0u8; 256];
+    let n = c.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let Verdict::Reply(m) = door.prefilter(0, b"peer", &buf[..n], &mut hvr) else {
+        panic!("no HelloVerifyRequest");
+    };
+    c.handle_datagram(0, &hvr[..m]).unwrap();
+    let n = c.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let ch = buf[..n].to_vec();
+    assert_eq!(
+        door.prefilter(1500, b"peer", &ch, &mut hvr),
+        Verdict::Accept
+    );
+    assert!(matches!(
+        door.prefilter(2500, b"peer", &ch, &mut hvr),
+        Verdict::Reply(_)
+    ));
+}
