@@ -46,16 +46,18 @@ impl RecordQueue {
         let start = self.bytes.len();
         self.bytes.extend(src);
         match open(self.contiguous_tail(start)) {
-            Ok(r) if r.end <= src.len() => {
+            Ok(r) => {
+                // An opened record lies within its ciphertext; clamp rather than trust it.
+                let end = r.end.min(src.len());
+                let skip = r.start.min(end);
                 self.entries.push_back(Entry {
-                    skip: r.start,
-                    len: r.len(),
+                    skip,
+                    len: end - skip,
                     total: src.len(),
                 });
-                self.held += r.len();
-                Ok(r.len())
+                self.held += end - skip;
+                Ok(end - skip)
             }
-            Ok(_) => unreachable!("an opened record lies within its ciphertext"),
             Err(e) => {
                 self.bytes.truncate(start);
                 Err(e)
