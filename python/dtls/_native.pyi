@@ -116,6 +116,8 @@ class Config:
     srtp_profiles: ``"SRTP_AES128_CM_SHA1_80:SRTP_AEAD_AES_128_GCM"`` or a list of names
         and IANA ids, for use_srtp (RFC 5764).
     srtp_mki: the MKI to offer in use_srtp.
+    srtp_accept_mki: a server echoes the client's MKI (default) or, if false, answers with
+        none (RFC 5764 §4.1.3).
     rng_seed: reproducible randoms, for tests only.
     versions: protocol versions ("1.2").
     max_handshake_message: the largest handshake message accepted, bytes.
@@ -145,6 +147,7 @@ class Config:
         alpn: Iterable[bytes | str] | None = None,
         srtp_profiles: str | Iterable[str | int] | None = None,
         srtp_mki: bytes | None = None,
+        srtp_accept_mki: bool = True,
         rng_seed: int | None = None,
         versions: str | Iterable[str | int] | None = None,
         max_handshake_message: int | None = None,

@@ -129,6 +129,20 @@ def test_exporter_and_srtp_keys_agree() -> None:
     assert "SRTP_AES128_CM_SHA1_80" in repr(keys) and a.hex() not in repr(keys)
 
 
+@pytest.mark.parametrize("accept", [True, False])
+def test_server_echoes_or_declines_the_clients_mki(accept: bool) -> None:
+    client, server = pinned_pair(
+        client_kwargs={"srtp_profiles": "SRTP_AES128_CM_SHA1_80", "srtp_mki": b"\x01\x02"},
+        server_kwargs={"srtp_profiles": "SRTP_AES128_CM_SHA1_80", "srtp_accept_mki": accept},
+    )
+    pump(client, server)
+    assert client.is_connected and server.is_connected
+    # RFC 5764 section 4.1.3: the server echoes the MKI or answers with none.
+    want = b"\x01\x02" if accept else b""
+    assert client.srtp_keying_material().mki == want
+    assert server.srtp_keying_material().mki == want
+
+
 def test_webpki_chain_from_pem_fixtures() -> None:
     scfg = Config(certificate=server_certificate())
     ccfg = Config(root_certificates_pem=fixture_bytes("ca.crt"), verification="webpki")

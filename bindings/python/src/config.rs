@@ -279,6 +279,7 @@ impl Config {
         alpn = None,
         srtp_profiles = None,
         srtp_mki = None,
+        srtp_accept_mki = true,
         rng_seed = None,
         versions = None,
         max_handshake_message = None,
@@ -306,6 +307,7 @@ impl Config {
         alpn: Option<&Bound<'_, PyAny>>,
         srtp_profiles: Option<&Bound<'_, PyAny>>,
         srtp_mki: Option<PyBackedBytes>,
+        srtp_accept_mki: bool,
         rng_seed: Option<u64>,
         versions: Option<&Bound<'_, PyAny>>,
         max_handshake_message: Option<usize>,
@@ -384,6 +386,7 @@ impl Config {
         if let Some(mki) = srtp_mki {
             b = b.srtp_mki(&mki);
         }
+        b = b.srtp_accept_mki(srtp_accept_mki);
         if let Some(seed) = rng_seed {
             b = b.rng_seed(seed);
             summary.push("seeded rng".to_string());
