@@ -183,6 +183,13 @@ export interface ConfigOptions {
    * (`'SRTP_AES128_CM_SHA1_80'` or `'SRTP_AES128_CM_HMAC_SHA1_80'`).
    */
   srtpProfiles?: Array<number | string>
+  /** Client: the SRTP MKI to offer (RFC 5764 §4.1.1), at most 255 bytes (default none). */
+  srtpMki?: Uint8Array
+  /**
+   * Server: echo a client's MKI (default true) or, if false, answer with none (RFC 5764
+   * §4.1.3), for SRTP stacks that do not use MKIs.
+   */
+  srtpAcceptMki?: boolean
   /** Reproducible randoms. Tests only: never in production. */
   rngSeed?: number
   /**

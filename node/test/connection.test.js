@@ -132,6 +132,21 @@ test('SRTP keying material follows the RFC 5764 layout of the exporter', () => {
   assert.deepEqual(Buffer.concat([c.clientKey, c.serverKey, c.clientSalt, c.serverSalt]), material);
 });
 
+for (const accept of [true, false]) {
+  test(`a server ${accept ? 'echoes' : 'declines'} the client's SRTP MKI (RFC 5764 4.1.3)`, () => {
+    const { server: scfg, client: ccfg } = pinnedPair({
+      server: { srtpProfiles: [1], srtpAcceptMki: accept },
+      client: { srtpProfiles: [1], srtpMki: Uint8Array.of(1, 2) },
+    });
+    const client = new Connection(ccfg, 'client', 0);
+    const server = new Connection(scfg, 'server', 0);
+    handshake(client, server);
+    const want = accept ? Buffer.from([1, 2]) : Buffer.alloc(0);
+    assert.deepEqual(client.srtpKeyingMaterial().mki, want);
+    assert.deepEqual(server.srtpKeyingMaterial().mki, want);
+  });
+}
+
 test('close_notify ends the association on both sides', () => {
   const { server: scfg, client: ccfg } = pinnedPair();
   const client = new Connection(ccfg, 'client', 0);

@@ -59,6 +59,11 @@ pub struct ConfigOptions<'env> {
     /// SRTP protection profiles for use_srtp, by IANA id or by name
     /// (`'SRTP_AES128_CM_SHA1_80'` or `'SRTP_AES128_CM_HMAC_SHA1_80'`).
     pub srtp_profiles: Option<Vec<Either<u32, String>>>,
+    /// Client: the SRTP MKI to offer (RFC 5764 §4.1.1), at most 255 bytes (default none).
+    pub srtp_mki: Option<Uint8Array>,
+    /// Server: echo a client's MKI (default true) or, if false, answer with none (RFC 5764
+    /// §4.1.3), for SRTP stacks that do not use MKIs.
+    pub srtp_accept_mki: Option<bool>,
     /// Reproducible randoms. Tests only: never in production.
     pub rng_seed: Option<f64>,
     /// A fixed Unix time in seconds for certificate validity checks instead of the system
@@ -184,6 +189,12 @@ impl Config {
                 }
             }
             b = b.srtp_profiles(&ids);
+        }
+        if let Some(mki) = &o.srtp_mki {
+            b = b.srtp_mki(mki);
+        }
+        if let Some(accept) = o.srtp_accept_mki {
+            b = b.srtp_accept_mki(accept);
         }
         if let Some(seed) = o.rng_seed {
             b = b.rng_seed(whole(
