@@ -715,15 +715,7 @@ impl Connection {
     /// Queues one application record. Fails with `InvalidArgument` (not fatal) when `data`
     /// exceeds [`Connection::max_send_len`].
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        match &self.state {
-            State::Connected => {}
-            State::Failed(e) => return Err(e.clone()),
-            State::Closed => return Err(Error::Closed),
-            _ => return Err(Error::NotConnected),
-        }
-        if data.len() > self.max_send_len() {
-            return Err(Error::InvalidArgument("record larger than the MTU allows"));
-        }
+        self.check_sendable(data)?;
         if self.core.app_out.len() >= self.core.cfg.limits.max_queued_records {
             return Err(Error::InvalidArgument(
                 "send queue full; poll_transmit first",
@@ -756,15 +748,7 @@ impl Connection {
     /// assert_eq!(data, Some(&b"frame"[..]));
     /// ```
     pub fn seal_into(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-        match &self.state {
-            State::Connected => {}
-            State::Failed(e) => return Err(e.clone()),
-            State::Closed => return Err(Error::Closed),
-            _ => return Err(Error::NotConnected),
-        }
-        if data.len() > self.max_send_len() {
-            return Err(Error::InvalidArgument("record larger than the MTU allows"));
-        }
+        self.check_sendable(data)?;
         if !self.core.app_out.is_empty() {
             return Err(Error::InvalidArgument(
                 "records queued by send come first; poll_transmit them",
@@ -822,6 +806,21 @@ impl Connection {
                 Err(e) => Err(self.fail(e)),
             },
         }
+    }
+
+    /// What `send` and `seal_into` both require: the handshake done, the association open,
+    /// and a record that fits the MTU.
+    fn check_sendable(&self, data: &[u8]) -> Result<(), Error> {
+        match &self.state {
+            State::Connected => {}
+            State::Failed(e) => return Err(e.clone()),
+            State::Closed => return Err(Error::Closed),
+            _ => return Err(Error::NotConnected),
+        }
+        if data.len() > self.max_send_len() {
+            return Err(Error::InvalidArgument("record larger than the MTU allows"));
+        }
+        Ok(())
     }
 
     /// Copies the next received application record into `buf`; `Ok(None)` when none is

@@ -655,17 +655,22 @@ mod tests {
 
     /// A panic inside a call returns DTLS_ERR_PANIC and poisons the context: every later call
     /// refuses, but freeing still works.
-    #[test]
-    fn panic_poisons_ctx() {
+    /// A client context owned by the caller (free with `dtls_ctx_free`).
+    fn fresh_ctx() -> *mut dtls_ctx {
         let cfg = dtls_proto::Config::builder()
             .peer_verification(dtls_proto::PeerVerification::DangerousAcceptAny)
             .build()
             .unwrap();
         let conn = Connection::new(cfg, Role::Client, None, 0).unwrap();
-        let ctx = Box::into_raw(Box::new(dtls_ctx {
+        Box::into_raw(Box::new(dtls_ctx {
             conn,
             poisoned: Cell::new(false),
-        }));
+        }))
+    }
+
+    #[test]
+    fn panic_poisons_ctx() {
+        let ctx = fresh_ctx();
         // SAFETY: `ctx` is live and only used on this thread.
         unsafe {
             assert_eq!(with_ctx_mut(ctx, |_| panic!("boom")), DTLS_ERR_PANIC);
@@ -678,15 +683,7 @@ mod tests {
             dtls_ctx_free(ctx);
         }
         // The const path poisons too.
-        let cfg = dtls_proto::Config::builder()
-            .peer_verification(dtls_proto::PeerVerification::DangerousAcceptAny)
-            .build()
-            .unwrap();
-        let conn = Connection::new(cfg, Role::Client, None, 0).unwrap();
-        let ctx = Box::into_raw(Box::new(dtls_ctx {
-            conn,
-            poisoned: Cell::new(false),
-        }));
+        let ctx = fresh_ctx();
         // SAFETY: as above.
         unsafe {
             assert_eq!(with_ctx(ctx, |_| panic!("boom")), DTLS_ERR_PANIC);
