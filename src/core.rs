@@ -256,7 +256,7 @@ impl Core {
     }
 
     /// Appends one protected record to `out`.
-    pub fn seal_into(
+    pub fn seal_record(
         &mut self,
         out: &mut Vec<u8>,
         ct: ContentType,
@@ -300,7 +300,7 @@ impl Core {
         let epoch = self.sending_epoch;
         let mut d = Vec::new();
         if self
-            .seal_into(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
+            .seal_record(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
             .is_ok()
             && self.out_datagrams.len() < 64
         {
@@ -323,7 +323,7 @@ impl Core {
                 }
                 break;
             };
-            self.seal_into(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
+            self.seal_record(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
         }
         Ok(d)
     }
@@ -340,7 +340,7 @@ impl Core {
             let mut d = Vec::new();
             if epoch > 0
                 && self
-                    .seal_into(&mut d, ContentType::ApplicationData, epoch, &data)
+                    .seal_record(&mut d, ContentType::ApplicationData, epoch, &data)
                     .is_ok()
             {
                 self.out_datagrams.push_back(d);
