@@ -15,14 +15,14 @@ mod common;
 
 use common::fixtures::{fixture, fixture_arg, fixture_path};
 use common::udp_peer::{
-    free_udp_port, openssl_s_client_args, openssl_s_server_args, parse_keying_material, Peer,
+    free_udp_port, openssl_s_client_args, openssl_s_server_args, parse_keying_material,
+    recv_error_is_transient, Peer,
 };
 use dtls_proto::verify::VerifyError;
 use dtls_proto::{
     AlertDescription, Certificate, CipherSuite, Config, Connection, Error, Event, NamedGroup,
     PeerVerification, ProtocolVersion, Role, ServerFrontDoor, Verdict,
 };
-use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -201,15 +201,7 @@ impl UdpEngine {
                 }
                 Ok((n, from)) if self.peer.is_none() => result = self.admit(from, n),
                 Ok(_) => {} // Someone else: ignored.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                            // ICMP port unreachable: the peer's socket is not up yet.
-                            | io::ErrorKind::ConnectionRefused
-                    ) => {}
+                Err(e) if recv_error_is_transient(&e) => {}
                 Err(e) => panic!("recv: {e}"),
             }
         }

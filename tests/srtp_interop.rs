@@ -35,14 +35,13 @@ mod common;
 use common::fixtures::{fixture, fixture_arg, fixture_path};
 use common::udp_peer::{
     free_udp_port, hex_decode, openssl_s_client_args, openssl_s_server_args, parse_keying_material,
-    Peer,
+    recv_error_is_transient, Peer,
 };
 use dtls_proto::srtp::parse_profiles;
 use dtls_proto::{
     AlertDescription, Certificate, CipherSuite, Config, ConfigBuilder, Connection, Error, Event,
     Negotiated, PeerVerification, Role,
 };
-use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::Command;
@@ -281,15 +280,7 @@ impl UdpEngine {
                     }
                 }
                 Ok(_) => {} // Someone else: ignored.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                            // ICMP port unreachable: the peer's socket is not up yet.
-                            | io::ErrorKind::ConnectionRefused
-                    ) => {}
+                Err(e) if recv_error_is_transient(&e) => {}
                 Err(e) => panic!("recv: {e}"),
             }
         }

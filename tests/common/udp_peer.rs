@@ -234,3 +234,16 @@ pub fn hex_decode(hex: &str) -> Option<Vec<u8>> {
         })
         .collect()
 }
+
+/// A `recv_from` error that only means "nothing yet": a timeout or interruption, or an ICMP
+/// port unreachable because the peer's socket is not up yet.
+#[allow(dead_code)]
+pub fn recv_error_is_transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+            | std::io::ErrorKind::ConnectionRefused
+    )
+}
