@@ -1,6 +1,8 @@
-//! The record layer: epochs, AEAD protection and the replay window.
+//! The record layer: epochs, AEAD protection, the replay window and the one path every
+//! protected record takes in ([`layer::RecordLayer::open_with`]).
 
 pub mod epoch;
-pub mod protection;
+pub(crate) mod layer;
+pub mod protect12;
 pub mod queue;
 pub mod replay;
