@@ -98,6 +98,12 @@ impl SigScheme {
         matches!(self, EcdsaP256Sha256 | EcdsaP384Sha384 | EcdsaP521Sha512)
     }
 
+    /// True if TLS/DTLS 1.3 allows the scheme in a CertificateVerify: everything but RSA
+    /// PKCS#1 v1.5, which RFC 8446 §4.2.3 keeps for certificates only.
+    pub fn allowed_in_tls13(self) -> bool {
+        !matches!(self, RsaPkcs1Sha256 | RsaPkcs1Sha384 | RsaPkcs1Sha512)
+    }
+
     /// True for RSA PKCS#1 v1.5 and RSA-PSS schemes.
     pub fn is_rsa(self) -> bool {
         matches!(
@@ -233,6 +239,30 @@ impl SigningKey {
             .iter()
             .copied()
             .find(|s| peer_offered.contains(&s.iana()))
+    }
+
+    /// The first of our schemes usable in a TLS/DTLS 1.3 CertificateVerify that the peer
+    /// offered in signature_algorithms (IANA codes, any order).
+    ///
+    /// Unlike [`SigningKey::choose_scheme`], an empty list gives `None`: a 1.3 peer must send
+    /// signature_algorithms (RFC 8446 §4.2.3). PKCS#1 v1.5 is never chosen, and an ECDSA key
+    /// only matches the scheme of its own curve (RFC 8446 §4.2.3 binds the curve), which
+    /// [`SigningKey::schemes`] already guarantees.
+    pub fn choose_scheme_tls13(&self, peer_offered: &[u16]) -> Option<SigScheme> {
+        self.schemes()
+            .iter()
+            .copied()
+            .filter(|s| s.allowed_in_tls13())
+            .find(|s| peer_offered.contains(&s.iana()))
+    }
+
+    /// Signs a TLS/DTLS 1.3 CertificateVerify content with `scheme`: as [`SigningKey::sign`],
+    /// but `Unsupported` for the schemes 1.3 forbids there (RSA PKCS#1 v1.5).
+    pub fn sign_tls13(&self, scheme: SigScheme, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if !scheme.allowed_in_tls13() {
+            return Err(CryptoError::Unsupported);
+        }
+        self.sign(scheme, msg)
     }
 
     /// Signs `msg` with `scheme`; ECDSA signatures are ASN.1 DER (the TLS wire form).
@@ -443,6 +473,56 @@ mod tests {
         let ec = load(testdata::P256_PKCS8);
         assert_eq!(ec.choose_scheme(&[0x0804, 0x0403]), Some(EcdsaP256Sha256));
         assert_eq!(ec.choose_scheme(&[0x0503]), None);
+    }
+
+    #[test]
+    fn choose_and_sign_tls13() {
+        let rsa = load(testdata::RSA_PKCS8);
+        // PKCS#1 is never picked for 1.3, even when it is all the peer offers.
+        assert_eq!(rsa.choose_scheme_tls13(&[0x0401, 0x0501, 0x0601]), None);
+        assert_eq!(
+            rsa.choose_scheme_tls13(&[0x0401, 0x0806, 0x0805]),
+            Some(RsaPssSha384)
+        );
+        assert_eq!(rsa.choose_scheme_tls13(&[]), None);
+        assert_eq!(
+            rsa.sign_tls13(RsaPkcs1Sha256, b"m"),
+            Err(CryptoError::Unsupported)
+        );
+        let sig = rsa.sign_tls13(RsaPssSha512, b"m").unwrap();
+        assert!(ring_verify(
+            &signature::RSA_PSS_2048_8192_SHA512,
+            &rsa,
+            b"m",
+            &sig
+        ));
+        // ECDSA: the scheme names the curve in 1.3.
+        let p256 = load(testdata::P256_PKCS8);
+        let p384 = load(testdata::P384_PKCS8);
+        assert_eq!(p256.choose_scheme_tls13(&[0x0503]), None);
+        assert_eq!(p384.choose_scheme_tls13(&[0x0403]), None);
+        assert_eq!(
+            p256.choose_scheme_tls13(&[0x0804, 0x0503, 0x0403]),
+            Some(EcdsaP256Sha256)
+        );
+        assert_eq!(
+            p384.choose_scheme_tls13(&[0x0403, 0x0503]),
+            Some(EcdsaP384Sha384)
+        );
+        assert_eq!(
+            p256.sign_tls13(EcdsaP384Sha384, b"m"),
+            Err(CryptoError::Unsupported)
+        );
+        let sig = p384.sign_tls13(EcdsaP384Sha384, b"m").unwrap();
+        assert!(ring_verify(
+            &signature::ECDSA_P384_SHA384_ASN1,
+            &p384,
+            b"m",
+            &sig
+        ));
+        for s in SUPPORTED_VERIFY_SCHEMES {
+            assert_eq!(s.allowed_in_tls13(), !(s.is_rsa() && s.iana() & 0xff == 1));
+        }
     }
 
     #[test]

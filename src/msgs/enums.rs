@@ -225,6 +225,12 @@ wire_enum!(
         EcdheRsaChacha20Poly1305Sha256 = 0xcca8,
         /// RFC 5746 signalling value; never negotiated.
         EmptyRenegotiationInfoScsv = 0x00ff,
+        /// TLS_AES_128_GCM_SHA256 (TLS/DTLS 1.3, RFC 8446 §B.4).
+        Tls13Aes128GcmSha256 = 0x1301,
+        /// TLS_AES_256_GCM_SHA384 (TLS/DTLS 1.3).
+        Tls13Aes256GcmSha384 = 0x1302,
+        /// TLS_CHACHA20_POLY1305_SHA256 (TLS/DTLS 1.3).
+        Tls13Chacha20Poly1305Sha256 = 0x1303,
     }
 );
 codec_u16!(CipherSuite);
@@ -274,10 +280,22 @@ wire_enum!(
         SessionTicket = 35,
         /// pre_shared_key (TLS 1.3).
         PreSharedKey = 41,
+        /// early_data (TLS 1.3).
+        EarlyData = 42,
         /// supported_versions (TLS 1.3).
         SupportedVersions = 43,
         /// cookie (TLS 1.3; DTLS 1.3's stateless retry).
         Cookie = 44,
+        /// psk_key_exchange_modes (TLS 1.3).
+        PskKeyExchangeModes = 45,
+        /// certificate_authorities (TLS 1.3).
+        CertificateAuthorities = 47,
+        /// oid_filters (TLS 1.3).
+        OidFilters = 48,
+        /// post_handshake_auth (TLS 1.3).
+        PostHandshakeAuth = 49,
+        /// signature_algorithms_cert (TLS 1.3): schemes accepted in certificates.
+        SignatureAlgorithmsCert = 50,
         /// key_share (TLS 1.3).
         KeyShare = 51,
         /// connection_id (RFC 9146).
@@ -287,6 +305,29 @@ wire_enum!(
     }
 );
 codec_u16!(ExtensionType);
+
+wire_enum!(
+    /// KeyUpdateRequest (RFC 8446 §4.6.3). Any other value is an illegal_parameter, which
+    /// the KeyUpdate decoder enforces; `Unknown` exists only for the shared macro.
+    KeyUpdateRequest: u8 {
+        /// update_not_requested: the peer need not answer with its own KeyUpdate.
+        UpdateNotRequested = 0,
+        /// update_requested: the peer must answer with a KeyUpdate of its own.
+        UpdateRequested = 1,
+    }
+);
+codec_u8!(KeyUpdateRequest);
+
+wire_enum!(
+    /// PskKeyExchangeMode (RFC 8446 §4.2.9).
+    PskKeyExchangeMode: u8 {
+        /// psk_ke: PSK-only key establishment.
+        PskKe = 0,
+        /// psk_dhe_ke: PSK with (EC)DHE key establishment.
+        PskDheKe = 1,
+    }
+);
+codec_u8!(PskKeyExchangeMode);
 
 #[cfg(test)]
 mod tests {

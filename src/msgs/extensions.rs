@@ -32,6 +32,12 @@ impl Extensions {
         if r.is_empty() {
             return Ok(Extensions::default());
         }
+        Self::read_required(r)
+    }
+
+    /// Decodes a block that must be present, as in every TLS 1.3 message and CertificateEntry
+    /// (RFC 8446 §4): a missing length is `Malformed`, unlike [`Extensions::read_block`].
+    pub fn read_required(r: &mut Reader<'_>) -> Result<Self, ExtensionsError> {
         let mut block = r.sub16().ok_or(ExtensionsError::Malformed)?;
         let mut list: Vec<Extension> = Vec::new();
         while !block.is_empty() {
@@ -53,6 +59,11 @@ impl Extensions {
         if self.0.is_empty() {
             return;
         }
+        self.encode_required(out);
+    }
+
+    /// Appends the block with its length even when empty (the TLS 1.3 form).
+    pub fn encode_required(&self, out: &mut Vec<u8>) {
         out.put_len_prefixed(2, |out| {
             for e in &self.0 {
                 e.typ.encode(out);

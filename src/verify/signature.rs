@@ -152,6 +152,69 @@ mod tests {
     }
 
     #[test]
+    fn tls13_ed25519_verify_only() {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ed".into()])
+            .unwrap()
+            .self_signed(&kp)
+            .unwrap();
+        let signer =
+            ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&kp.serialize_der())
+                .unwrap();
+        let sig = signer.sign(b"content");
+        let der = cert.der().to_vec();
+        assert_eq!(
+            verify_signature_tls13(&der, 0x0807, b"content", sig.as_ref()),
+            Ok(())
+        );
+        assert_eq!(
+            verify_signature_tls13(&der, 0x0807, b"contenT", sig.as_ref()),
+            Err(VerifyError::BadSignature)
+        );
+        // An ECDSA scheme against the Ed25519 key.
+        assert_eq!(
+            verify_signature_tls13(&der, 0x0403, b"content", sig.as_ref()),
+            Err(VerifyError::UnsupportedSignatureScheme)
+        );
+    }
+
+    /// A whole 1.3 CertificateVerify: our key picks a scheme from the peer's list, signs the
+    /// RFC 8446 §4.4.3 content, and the peer's check passes only for the signer's role.
+    #[test]
+    fn tls13_certificate_verify_end_to_end() {
+        use crate::msgs::handshake13::{certificate_verify_content, DigitallySigned};
+        use crate::Role;
+        let peer_offered = [0x0401, 0x0403, 0x0503, 0x0804, 0x0805, 0x0806, 0x0807];
+        for (cert, key, want) in [
+            (testdata::P256_CERT, testdata::P256_PKCS8, 0x0403),
+            (testdata::P384_CERT, testdata::P384_SEC1, 0x0503),
+            (testdata::RSA_CERT, testdata::RSA_PKCS1, 0x0804),
+        ] {
+            let (cert, key) = load(cert, key);
+            let scheme = key.choose_scheme_tls13(&peer_offered).unwrap();
+            assert_eq!(scheme.iana(), want);
+            let hash = [0x5a; 48];
+            let content = certificate_verify_content(Role::Client, &hash);
+            let cv = DigitallySigned {
+                scheme: scheme.iana(),
+                signature: key.sign_tls13(scheme, &content).unwrap(),
+            };
+            let mut body = Vec::new();
+            cv.encode(&mut body);
+            let cv = DigitallySigned::decode(&body).unwrap();
+            assert_eq!(
+                verify_signature_tls13(&cert, cv.scheme, &content, &cv.signature),
+                Ok(())
+            );
+            let as_server = certificate_verify_content(Role::Server, &hash);
+            assert_eq!(
+                verify_signature_tls13(&cert, cv.scheme, &as_server, &cv.signature),
+                Err(VerifyError::BadSignature)
+            );
+        }
+    }
+
+    #[test]
     fn mismatches() {
         let (ec_cert, ec_key) = load(testdata::P256_CERT, testdata::P256_PKCS8);
         let (rsa_cert, _) = load(testdata::RSA_CERT, testdata::RSA_PKCS8);
