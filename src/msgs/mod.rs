@@ -6,3 +6,4 @@ pub mod enums;
 pub mod extensions;
 pub mod handshake;
 pub mod record;
+pub mod record13;
