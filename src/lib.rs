@@ -45,6 +45,7 @@ pub mod connection;
 pub mod crypto;
 pub mod demux;
 pub(crate) mod dtls12;
+pub(crate) mod dtls13;
 pub mod error;
 pub mod event;
 pub mod front_door;

@@ -9,3 +9,4 @@ pub mod extensions13;
 pub mod handshake;
 pub mod handshake13;
 pub mod record;
+pub mod record13;
