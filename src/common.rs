@@ -12,10 +12,10 @@ use crate::handshake::flight::{Flight, FlightItem};
 use crate::handshake::reassembly::{Message, Reassembler};
 use crate::handshake::timer::RetransmitTimer;
 use crate::handshake::transcript::{HeaderKind, Transcript};
+use crate::msgs::ack::RecordNumber;
 use crate::msgs::alert::Alert;
 use crate::msgs::codec::Codec;
 use crate::msgs::enums::{ContentType, HandshakeType};
-use crate::msgs::record::HEADER_LEN;
 use crate::record::layer::RecordLayer;
 use crate::record::queue::RecordQueue;
 use crate::stats::Stats;
@@ -37,6 +37,15 @@ pub(crate) enum Status {
     /// A fatal error ended the association. Boxed: failures are rare, and inline the error
     /// would add its size to every association.
     Failed(Box<Error>),
+}
+
+/// The records a DTLS 1.3 flight went out in, by transmission: an ACK that covers one whole
+/// transmission acknowledges the flight (RFC 9147 §7).
+#[derive(Debug, Default)]
+pub(crate) struct SentRecords {
+    pub records: Vec<RecordNumber>,
+    /// Where the latest transmission, and the one before, start in `records`.
+    pub attempts: [usize; 2],
 }
 
 /// Everything an association holds besides its handshake state. Deliberately not `Debug`: it
@@ -70,6 +79,9 @@ pub(crate) struct Common {
     pub close_sent: bool,
 
     pub records: RecordLayer,
+    /// DTLS 1.3 only: the record numbers our current flight went out in. Boxed, and absent
+    /// in 1.2, which has no ACKs: it costs a 1.2 association nothing.
+    pub sent: Option<Box<SentRecords>>,
     pub out_datagrams: VecDeque<Vec<u8>>,
     pub app_out: RecordQueue,
     pub app_in: RecordQueue,
@@ -111,6 +123,7 @@ impl Common {
             negotiated: None,
             close_sent: false,
             records: RecordLayer::new(),
+            sent: None,
             out_datagrams: VecDeque::new(),
             app_out: RecordQueue::default(),
             app_in: RecordQueue::default(),
@@ -161,6 +174,10 @@ impl Common {
     /// Starts building our next flight: the previous one was answered.
     pub fn new_flight(&mut self) {
         self.flight.clear();
+        if let Some(s) = &mut self.sent {
+            s.records.clear();
+            s.attempts = [0, 0];
+        }
         self.timer.reset();
     }
 
@@ -200,6 +217,19 @@ impl Common {
         }
     }
 
+    /// Whether `acked` covers every record of the latest or the previous transmission of our
+    /// flight.
+    pub fn flight_acknowledged(&self, acked: &[RecordNumber]) -> bool {
+        let Some(s) = &self.sent else {
+            return false;
+        };
+        let latest = s.records.get(s.attempts[0]..).unwrap_or(&[]);
+        let prev = s.records.get(s.attempts[1]..s.attempts[0]).unwrap_or(&[]);
+        let covers =
+            |set: &[RecordNumber]| !set.is_empty() && set.iter().all(|r| acked.contains(r));
+        covers(latest) || covers(prev)
+    }
+
     /// Appends one protected record to `out` and counts it.
     pub fn seal_record(
         &mut self,
@@ -207,17 +237,21 @@ impl Common {
         ct: ContentType,
         epoch: Epoch,
         payload: &[u8],
-    ) -> Result<(), Error> {
-        self.records.seal_record(out, ct, epoch, payload)?;
+    ) -> Result<u64, Error> {
+        let seq = self.records.seal_record(out, ct, epoch, payload)?;
         self.stats.records_out += 1;
-        Ok(())
+        Ok(seq)
     }
 
     /// Queues an alert at the current write epoch, as its own datagram.
     pub fn queue_alert(&mut self, alert: Alert) {
         // The epoch the peer reads us in: before our ChangeCipherSpec it cannot expect the
         // next epoch's keys, installed or not.
-        let epoch = self.records.alert_epoch;
+        let epoch = match self.transcript.kind() {
+            HeaderKind::Dtls12 => Epoch::from(self.records.alert_epoch),
+            // DTLS 1.3: the newest keys the peer can read (RFC 9147 §6.1).
+            HeaderKind::Tls13 => self.records.current_write_epoch(),
+        };
         let mut d = Vec::new();
         if self
             .seal_record(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
@@ -232,9 +266,18 @@ impl Common {
     pub fn build_flight_datagram(&mut self) -> Result<Vec<u8>, Error> {
         let mtu = self.mtu as usize;
         let mut d = Vec::with_capacity(mtu);
+        let track = self.transcript.kind() == HeaderKind::Tls13;
+        if track && self.flight.at_start() {
+            // A new transmission: keep the previous one's numbers too (its ACK may be late),
+            // and no more, so that a long retransmission series stays bounded.
+            let s = self.sent.get_or_insert_with(Default::default);
+            let latest = s.attempts[0].min(s.records.len());
+            s.records.drain(..latest);
+            s.attempts = [s.records.len(), 0];
+        }
         while let Some(epoch) = self.flight.next_epoch() {
             let overhead = self.records.overhead_of(epoch)?;
-            let room = mtu.saturating_sub(d.len() + HEADER_LEN + overhead);
+            let room = mtu.saturating_sub(d.len() + overhead);
             let Some(piece) = self.flight.next_piece(room) else {
                 if d.is_empty() {
                     return Err(Error::InvalidConfig(
@@ -243,7 +286,13 @@ impl Common {
                 }
                 break;
             };
-            self.seal_record(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
+            let seq = self.seal_record(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
+            if let (true, Some(s)) = (track, &mut self.sent) {
+                s.records.push(RecordNumber {
+                    epoch: piece.epoch,
+                    sequence_number: seq,
+                });
+            }
         }
         Ok(d)
     }

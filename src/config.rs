@@ -68,6 +68,8 @@ pub const DEFAULT_GROUPS: &[NamedGroup] = &[
 pub struct Config {
     pub(crate) versions: Vec<ProtocolVersion>,
     pub(crate) cipher_suites: Vec<CipherSuite>,
+    /// The DTLS 1.3 suites, apart: a 1.3 handshake picks only among these.
+    pub(crate) suites13: Vec<CipherSuite>,
     pub(crate) groups: Vec<NamedGroup>,
     pub(crate) certificate: Option<Certificate>,
     pub(crate) verification: PeerVerification,
@@ -215,6 +217,7 @@ impl ConfigBuilder {
             c: Config {
                 versions: vec![ProtocolVersion::Dtls12],
                 cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+                suites13: crate::dtls13::DEFAULT_SUITES13.to_vec(),
                 groups: DEFAULT_GROUPS.to_vec(),
                 certificate: None,
                 verification: PeerVerification::Auto,
@@ -249,7 +252,15 @@ impl ConfigBuilder {
 
     /// Cipher suites in preference order (the server's order decides).
     pub fn cipher_suites(mut self, suites: &[CipherSuite]) -> Self {
-        self.c.cipher_suites = suites.to_vec();
+        let (v13, v12): (Vec<CipherSuite>, Vec<CipherSuite>) =
+            suites.iter().partition(|s| crate::dtls13::is_suite13(**s));
+        // A list of one version's suites leaves the other version's defaults alone.
+        if !v12.is_empty() || v13.is_empty() {
+            self.c.cipher_suites = v12;
+        }
+        if !v13.is_empty() {
+            self.c.suites13 = v13;
+        }
         self
     }
 
@@ -452,12 +463,22 @@ impl ConfigBuilder {
         if c.versions.is_empty() {
             return Err(Error::InvalidConfig("no protocol version enabled".into()));
         }
-        if c.versions.iter().any(|v| *v != ProtocolVersion::Dtls12) {
+        if c.versions
+            .iter()
+            .any(|v| !matches!(v, ProtocolVersion::Dtls12 | ProtocolVersion::Dtls13))
+        {
             return Err(Error::InvalidConfig(
-                "only DTLS 1.2 is implemented so far".into(),
+                "versions must be DTLS 1.2 and/or DTLS 1.3".into(),
             ));
         }
-        if c.cipher_suites.is_empty()
+        let v12 = c.versions.contains(&ProtocolVersion::Dtls12);
+        let v13 = c.versions.contains(&ProtocolVersion::Dtls13);
+        if v13 && c.suites13.is_empty() {
+            return Err(Error::InvalidConfig(
+                "DTLS 1.3 enabled without a DTLS 1.3 cipher suite".into(),
+            ));
+        }
+        if (v12 && c.cipher_suites.is_empty())
             || c.cipher_suites
                 .iter()
                 .any(|s| !crate::suites::is_supported(*s))

@@ -6,13 +6,19 @@ use crate::common::{Common, Status};
 use crate::config::Config;
 use crate::crypto::rng::Rng;
 use crate::dtls12::machine::Dtls12;
+use crate::dtls13::machine::Dtls13;
 use crate::error::Error;
 use crate::event::{Event, Negotiated};
+use crate::handshake::reassembly::{Fragment, Insert};
 use crate::msgs::alert::Alert;
 use crate::msgs::codec::Codec;
+use crate::msgs::codec::Reader;
 use crate::msgs::enums::{AlertDescription, AlertLevel, ContentType, ProtocolVersion};
+use crate::msgs::handshake::{ClientHello, HandshakeHeader};
 use crate::msgs::record::{RecordHeader, Records, HEADER_LEN};
+use crate::msgs::record13::{Header13, RecordCursor, UnifiedHeader};
 use crate::record::layer::Opened;
+use crate::record::protect13::Open13Error;
 use crate::stats::Stats;
 use crate::time::Millis;
 use crate::types::Epoch;
@@ -22,7 +28,10 @@ pub use crate::types::Role;
 
 /// The version-specific handshake machine behind the facade.
 enum Machine {
+    /// A server that offers both versions, until a whole ClientHello says which one.
+    Pending,
     V12(Dtls12),
+    V13(Box<Dtls13>),
 }
 
 /// A DTLS association.
@@ -91,7 +100,15 @@ impl Connection {
             None => Rng::system(),
         };
         let mut common = Common::new(config, role, server_name.map(str::to_owned), rng, now);
-        let machine = Machine::V12(Dtls12::start(&mut common, now)?);
+        let v12 = common.cfg.versions.contains(&ProtocolVersion::Dtls12);
+        let v13 = common.cfg.versions.contains(&ProtocolVersion::Dtls13);
+        let machine = match (role, v13) {
+            (_, false) => Machine::V12(Dtls12::start(&mut common, now)?),
+            (Role::Client, true) => {
+                Machine::V13(Box::new(Dtls13::start_client(&mut common, now, v12)?))
+            }
+            (Role::Server, true) => Machine::Pending,
+        };
         Ok(Connection { common, machine })
     }
 
@@ -142,7 +159,7 @@ impl Connection {
     /// The largest application payload `send` accepts with the current MTU and suite.
     pub fn max_send_len(&self) -> usize {
         let overhead = self.common.records.write_overhead();
-        (self.common.mtu as usize).saturating_sub(HEADER_LEN + overhead)
+        (self.common.mtu as usize).saturating_sub(overhead)
     }
 
     /// Changes the MTU (for example after path MTU discovery). Later datagrams, flight
@@ -178,6 +195,9 @@ impl Connection {
         }
         self.common.retransmit_requested = false;
         self.common.retransmit_urgent = false;
+        if self.common.cfg.versions.contains(&ProtocolVersion::Dtls13) {
+            return self.handle_datagram13(now, datagram);
+        }
         let mut records = Records::new(datagram);
         for (hdr, body, whole) in records.by_ref() {
             self.common.stats.records_in += 1;
@@ -194,6 +214,213 @@ impl Connection {
         if self.common.retransmit_requested {
             self.common.retransmit_on_peer_request(now);
         }
+        Ok(())
+    }
+
+    /// A datagram when DTLS 1.3 is enabled: DTLSPlaintext records take the 1.2 path (epoch
+    /// 0, or a 1.2 association), unified-header records the 1.3 one.
+    fn handle_datagram13(&mut self, now: Millis, datagram: &[u8]) -> Result<(), Error> {
+        let mut cursor = RecordCursor::new(0);
+        while let Some(span) = cursor.next(datagram) {
+            self.common.stats.records_in += 1;
+            let (Some(hb), Some(body)) = (
+                datagram.get(span.header_range.clone()),
+                datagram.get(span.body_range.clone()),
+            ) else {
+                break;
+            };
+            let r = match span.header {
+                Header13::Plaintext(header) => {
+                    let whole = &datagram[span.header_range.start..span.body_range.end];
+                    self.process_record(now, header, body, whole)
+                }
+                Header13::Ciphertext(header) => self.process_record13(now, &header, hb, body),
+            };
+            if let Err(e) = r.and_then(|()| self.replay_deferred(now)) {
+                return Err(self.fail(e));
+            }
+        }
+        if cursor.truncated() {
+            self.common.stats.dropped.malformed += 1;
+        }
+        if self.common.retransmit_requested {
+            self.common.retransmit_on_peer_request(now);
+        }
+        Ok(())
+    }
+
+    /// A DTLS 1.3 protected record: opened through the record layer's one 1.3 path, into the
+    /// receive queue when it may be application data, then dispatched on its inner type.
+    fn process_record13(
+        &mut self,
+        now: Millis,
+        header: &UnifiedHeader,
+        header_bytes: &[u8],
+        encrypted: &[u8],
+    ) -> Result<(), Error> {
+        if self.common.status == Status::Closed || !matches!(self.machine, Machine::V13(_)) {
+            self.common.stats.dropped.unexpected += 1;
+            return Ok(());
+        }
+        let Some(idx) = self.common.records.read_index13(header.epoch_bits) else {
+            let max = self.common.cfg.limits.max_deferred_records;
+            let mut whole = header_bytes.to_vec();
+            whole.extend_from_slice(encrypted);
+            if !(self.common.is_handshaking() && self.common.records.defer_any(whole, max)) {
+                self.common.stats.dropped.bad_epoch += 1;
+            }
+            return Ok(());
+        };
+        let epoch = self.common.records.read_epoch_at(idx);
+        let mut hb = [0u8; 32];
+        let Some(hb) = hb.get_mut(..header_bytes.len()) else {
+            self.common.stats.dropped.malformed += 1;
+            return Ok(());
+        };
+        hb.copy_from_slice(header_bytes);
+        let max_auth = self.common.cfg.limits.max_auth_failures;
+        let limits = self.common.cfg.limits;
+        let queue_ok = self.common.is_connected()
+            && self.common.app_in.len() < limits.max_received_records
+            && self.common.app_in.bytes() + encrypted.len() <= limits.max_received_bytes;
+        // What opened and was not application data, copied out of the queue's slot.
+        let mut other: Option<(ContentType, Vec<u8>)> = None;
+        let Common {
+            records, app_in, ..
+        } = &mut self.common;
+        let opened = if queue_ok {
+            records.open13_with(idx, header, hb, encrypted, max_auth, |c, seq, aad| {
+                let r = app_in.push_opened(encrypted, |slot| {
+                    let o = c.open_decrypted(seq, aad, slot).map_err(Some)?;
+                    if o.content_type == ContentType::ApplicationData {
+                        Ok(o.range)
+                    } else {
+                        other = Some((o.content_type, slot[o.range].to_vec()));
+                        Err(None)
+                    }
+                });
+                match r {
+                    Ok(_) | Err(None) => Ok(()),
+                    Err(Some(e)) => Err(e),
+                }
+            })?
+        } else {
+            records.open13_with(idx, header, hb, encrypted, max_auth, |c, seq, aad| {
+                let mut buf = encrypted.to_vec();
+                let o = c.open_decrypted(seq, aad, &mut buf)?;
+                other = Some((o.content_type, buf[o.range].to_vec()));
+                Ok::<(), Open13Error>(())
+            })?
+        };
+        let Some((seq, ())) = self.count(opened) else {
+            return Ok(());
+        };
+        let Some((ct, plain)) = other else {
+            return Ok(());
+        };
+        match ct {
+            ContentType::ApplicationData => {
+                // Only while the queue had no room: dropped like any overflow.
+                self.common.stats.dropped.overflow += 1;
+                Ok(())
+            }
+            ContentType::Ack => {
+                let Connection { common, machine } = self;
+                match machine {
+                    Machine::V13(m) => m.handle_ack(common, epoch, &plain),
+                    _ => Ok(()),
+                }
+            }
+            ContentType::Alert => self.handle_alert(epoch, &plain),
+            ContentType::Handshake => self.handshake13(now, epoch, seq, &plain),
+            _ => {
+                self.common.stats.dropped.unexpected += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// Handshake records for the 1.3 machine, and the hand-over to 1.2 when a hybrid
+    /// ClientHello was answered by a 1.2 server.
+    fn handshake13(
+        &mut self,
+        now: Millis,
+        epoch: Epoch,
+        seq: u64,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        let Connection { common, machine } = self;
+        let Machine::V13(m) = machine else {
+            return Ok(());
+        };
+        if let Some(d) = m.handle_handshake_record(common, now, epoch, seq, payload)? {
+            let m12 = Dtls12::resume_client(
+                common,
+                now,
+                d.random,
+                d.last_hvr,
+                d.offered,
+                d.server_hello,
+            )?;
+            *machine = Machine::V12(m12);
+        }
+        Ok(())
+    }
+
+    /// A server that offers both versions reassembles the ClientHello (plaintext, epoch 0)
+    /// and picks the version from all of it: `supported_versions` may sit in a later fragment.
+    fn pending_hello(&mut self, now: Millis, record_seq: u64, payload: &[u8]) -> Result<(), Error> {
+        let mut r = Reader::new(payload);
+        while !r.is_empty() {
+            let Some(h) = HandshakeHeader::read(&mut r) else {
+                self.common.stats.dropped.malformed += 1;
+                return Ok(());
+            };
+            let Some(data) = r.take(h.frag_len as usize) else {
+                self.common.stats.dropped.malformed += 1;
+                return Ok(());
+            };
+            if h.msg_type != crate::msgs::enums::HandshakeType::ClientHello {
+                self.common.stats.dropped.unexpected += 1;
+                continue;
+            }
+            let frag = Fragment {
+                msg_type: h.msg_type.get(),
+                length: h.length,
+                msg_seq: h.msg_seq,
+                frag_off: h.frag_off,
+                frag_len: h.frag_len,
+                epoch: 0,
+                data,
+            };
+            if let Insert::Dropped(_) = self.common.reasm.insert(frag) {
+                self.common.stats.dropped.reassembly += 1;
+            }
+        }
+        let Some(msg) = self.common.reasm.pop() else {
+            return Ok(());
+        };
+        let Ok(ch) = ClientHello::decode(&msg.body) else {
+            self.common.stats.dropped.malformed += 1;
+            self.common.reasm.unpop(msg.msg_seq);
+            return Ok(());
+        };
+        let v12 = self.common.cfg.versions.contains(&ProtocolVersion::Dtls12);
+        self.machine = if crate::dtls13::server::offers_13(&ch) {
+            Machine::V13(Box::new(Dtls13::accept_hello(&mut self.common, now, msg)?))
+        } else if v12 {
+            Machine::V12(Dtls12::accept_hello(
+                &mut self.common,
+                now,
+                msg,
+                record_seq,
+            )?)
+        } else {
+            return Err(Error::misbehaved(
+                AlertDescription::ProtocolVersion,
+                "client does not offer DTLS 1.3",
+            ));
+        };
         Ok(())
     }
 
@@ -277,7 +504,8 @@ impl Connection {
     ) -> Result<(), Error> {
         let common = &mut self.common;
         let limits = &common.cfg.limits;
-        let payload_len = body.len().saturating_sub(common.records.read_overhead(idx));
+        let payload_len =
+            (HEADER_LEN + body.len()).saturating_sub(common.records.read_overhead(idx));
         if common.app_in.len() >= limits.max_received_records
             || common.app_in.bytes() + payload_len > limits.max_received_bytes
         {
@@ -315,6 +543,12 @@ impl Connection {
         match (ct, machine) {
             (ContentType::Handshake, Machine::V12(m)) => {
                 m.handle_handshake_record(common, now, epoch, record_seq, payload)
+            }
+            (ContentType::Handshake, Machine::V13(_)) if epoch == 0 => {
+                self.handshake13(now, epoch, record_seq, payload)
+            }
+            (ContentType::Handshake, Machine::Pending) if epoch == 0 => {
+                self.pending_hello(now, record_seq, payload)
             }
             (ContentType::ChangeCipherSpec, Machine::V12(m)) => {
                 m.handle_ccs(common, now, epoch, payload)
@@ -366,6 +600,22 @@ impl Connection {
         while self.common.records.keys_changed {
             self.common.records.keys_changed = false;
             for rec in self.common.records.take_deferred() {
+                if self.common.cfg.versions.contains(&ProtocolVersion::Dtls13) {
+                    let mut cursor = RecordCursor::new(0);
+                    while let Some(span) = cursor.next(&rec) {
+                        let (Some(hb), Some(body)) = (
+                            rec.get(span.header_range.clone()),
+                            rec.get(span.body_range.clone()),
+                        ) else {
+                            break;
+                        };
+                        match span.header {
+                            Header13::Plaintext(h) => self.process_record(now, h, body, &rec)?,
+                            Header13::Ciphertext(h) => self.process_record13(now, &h, hb, body)?,
+                        }
+                    }
+                    continue;
+                }
                 for (hdr, body, whole) in Records::new(&rec) {
                     self.process_record(now, hdr, body, whole)?;
                 }
@@ -389,7 +639,13 @@ impl Connection {
     /// Writes the next datagram into `buf`; `Ok(None)` when nothing is pending. A buffer too
     /// small for the next datagram gives `BufferTooSmall { needed }` and loses nothing.
     pub fn poll_transmit(&mut self, now: Millis, buf: &mut [u8]) -> Result<Option<usize>, Error> {
-        let _ = now;
+        if let Machine::V13(m) = &mut self.machine {
+            // RFC 9147 §4.5.3: update the keys before their usage limit instead of ending.
+            if self.common.is_connected() && m.wants_key_update(&self.common) {
+                let req = crate::msgs::enums::KeyUpdateRequest::UpdateNotRequested;
+                m.send_key_update(&mut self.common, now, req)?;
+            }
+        }
         if let Some(d) = self.common.out_datagrams.front() {
             if d.len() > buf.len() {
                 return Err(Error::BufferTooSmall { needed: d.len() });
@@ -432,6 +688,10 @@ impl Connection {
 
     /// The next absolute deadline at which `handle_timeout` must be called.
     pub fn next_timeout(&self) -> Option<Millis> {
+        if self.common.is_connected() {
+            // DTLS 1.3: our last flight or a KeyUpdate waits for its ACK (RFC 9147 §5.8).
+            return self.common.timer.deadline();
+        }
         if !self.common.is_handshaking() {
             return None;
         }
@@ -443,6 +703,15 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Millis) -> Result<(), Error> {
         if let Some(e) = self.dead() {
             return Err(e);
+        }
+        if self.common.is_connected() {
+            if self.common.timer.is_expired(now) {
+                self.common.timer.backoff();
+                self.common.timer.arm(now);
+                self.common.flight.start();
+                self.common.stats.retransmissions += 1;
+            }
+            return Ok(());
         }
         if !self.common.is_handshaking() {
             return Ok(());
@@ -635,6 +904,26 @@ impl Connection {
     ) -> Result<(), Error> {
         match &self.machine {
             Machine::V12(m) => m.export(label, context, out),
+            Machine::V13(m) => m.export(label, context, out),
+            Machine::Pending => Err(Error::ExporterUnavailable),
+        }
+    }
+
+    /// Updates our sending keys (DTLS 1.3, RFC 9147 §8), asking the peer to update its own
+    /// when `request_peer` is set. The switch happens once the peer acknowledges. DTLS 1.2 has
+    /// no key update: `InvalidArgument`.
+    pub fn key_update(&mut self, now: Millis, request_peer: bool) -> Result<(), Error> {
+        if !self.is_connected() {
+            return Err(Error::NotConnected);
+        }
+        let req = if request_peer {
+            crate::msgs::enums::KeyUpdateRequest::UpdateRequested
+        } else {
+            crate::msgs::enums::KeyUpdateRequest::UpdateNotRequested
+        };
+        match &mut self.machine {
+            Machine::V13(m) => m.send_key_update(&mut self.common, now, req),
+            _ => Err(Error::InvalidArgument("key update needs DTLS 1.3")),
         }
     }
 }

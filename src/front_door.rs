@@ -27,7 +27,7 @@ pub const HVR_LEN: usize = HEADER_LEN + 12 + 2 + 1 + COOKIE_LEN;
 /// A cookie, built on the stack: the front door must not allocate per peer.
 pub type Cookie = [u8; COOKIE_LEN];
 
-fn window_key(cfg: &Config, window: u64) -> hmac::Key {
+pub(crate) fn window_key(cfg: &Config, window: u64) -> hmac::Key {
     let secret = hmac::Key::new(HashAlg::Sha256.hmac_alg(), &cfg.cookie_secret.0);
     let derived = hmac_with_key(&secret, &[b"dtls cookie key", &window.to_be_bytes()]);
     hmac::Key::new(HashAlg::Sha256.hmac_alg(), derived.as_ref())
@@ -53,7 +53,7 @@ fn mac(cfg: &Config, window: u64, peer: &[u8], ch: &ClientHelloPrefix<'_>) -> [u
     m
 }
 
-fn window(cfg: &Config, now: u64) -> u64 {
+pub(crate) fn window(cfg: &Config, now: u64) -> u64 {
     now / cfg.cookie_lifetime_ms.max(1)
 }
 

@@ -93,7 +93,7 @@ pub fn start(core: &mut Common, now: Millis) -> Result<ClientState, Error> {
     })
 }
 
-fn client_hello(core: &Common, random: [u8; 32], cookie: &[u8]) -> ClientHello {
+pub(crate) fn client_hello(core: &Common, random: [u8; 32], cookie: &[u8]) -> ClientHello {
     let cfg = &core.cfg;
     let mut e = Extensions::default();
     if let Some(name) = &core.server_name {

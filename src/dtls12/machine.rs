@@ -65,6 +65,73 @@ impl Dtls12 {
         })
     }
 
+    /// A client whose hybrid ClientHello a DTLS 1.2 server answered: the 1.2 client continues
+    /// from its AwaitServerHello with that ServerHello. The transcript is rebuilt with 1.2
+    /// headers from the ClientHello still in our flight.
+    pub fn resume_client(
+        common: &mut Common,
+        now: Millis,
+        random: [u8; 32],
+        last_hvr: Option<Millis>,
+        offered: Vec<crate::msgs::enums::ExtensionType>,
+        server_hello: Message,
+    ) -> Result<Self, Error> {
+        let (t, seq, body) = common
+            .flight
+            .first_handshake()
+            .map(|(t, s, b)| (t, s, b.to_vec()))
+            .ok_or(Error::Internal("no ClientHello to resume from"))?;
+        common.transcript.reset();
+        common
+            .transcript
+            .set_kind(crate::handshake::transcript::HeaderKind::Dtls12);
+        common.transcript.add(t, seq, &body);
+        let mut m = Dtls12 {
+            state: State::Client(ClientState::AwaitServerHello {
+                random,
+                last_hvr,
+                offered,
+            }),
+            keys: None,
+            peer_ccs: false,
+            early_finished: None,
+            cookie_ok: false,
+        };
+        m.handle_message(common, now, server_hello)?;
+        Ok(m)
+    }
+
+    /// A server that chose 1.2 from a ClientHello reassembled before the version was known:
+    /// the cookie check of `admit_fragment`, on the whole message.
+    pub fn accept_hello(
+        common: &mut Common,
+        now: Millis,
+        msg: Message,
+        record_seq: u64,
+    ) -> Result<Self, Error> {
+        let mut m = Dtls12::start(common, now)?;
+        let cfg = common.cfg.clone();
+        if cfg.cookie_exchange {
+            let Some(prefix) = ClientHelloPrefix::read(&msg.body) else {
+                common.stats.dropped.malformed += 1;
+                return Ok(m);
+            };
+            if !crate::front_door::verify_cookie(&cfg, now, &common.peer_addr, &prefix) {
+                common.stats.dropped.cookie += 1;
+                let cookie = crate::front_door::make_cookie(&cfg, now, &common.peer_addr, &prefix);
+                let hvr = crate::front_door::hello_verify_request(record_seq, msg.msg_seq, &cookie);
+                common.out_datagrams.push_back(hvr);
+                common.stats.hello_verify_requests += 1;
+                return Ok(m);
+            }
+        }
+        m.cookie_ok = true;
+        common.send_seq = msg.msg_seq;
+        common.records.skip_plaintext_seq_to(record_seq);
+        m.handle_message(common, now, msg)?;
+        Ok(m)
+    }
+
     /// A ChangeCipherSpec record (RFC 6347 §4.1: epoch numbers select keys, but the Finished
     /// still waits for it). A malformed one is junk.
     pub fn handle_ccs(

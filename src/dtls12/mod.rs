@@ -82,5 +82,5 @@ pub(crate) fn check_peer_finished(
 /// and alerts follow it there.
 pub(crate) fn send_ccs(core: &mut Common, epoch: Epoch) {
     core.flight.push(FlightItem::ChangeCipherSpec { epoch });
-    core.records.alert_epoch = epoch + 1;
+    core.records.alert_epoch = (epoch + 1) as u16;
 }

@@ -347,7 +347,12 @@ fn on_client_hello(
         _ => None,
     };
 
-    let server_random = core.random32()?;
+    let mut server_random = core.random32()?;
+    if cfg.versions.contains(&ProtocolVersion::Dtls13) {
+        // RFC 8446 §4.1.3: a server that could have done 1.3 says so in its random, so that a
+        // 1.3 client detects a downgrade by an attacker who stripped 1.3 from its offer.
+        server_random[24..].copy_from_slice(&crate::msgs::handshake13::DOWNGRADE_DTLS12);
+    }
     let mut sx = Extensions::default();
     if secure_reneg {
         sx.push(

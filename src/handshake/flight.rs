@@ -81,6 +81,24 @@ impl Flight {
         self.cursor = (!self.items.is_empty()).then_some((0, 0));
     }
 
+    /// The first handshake message of the flight: its type, message_seq and body.
+    pub fn first_handshake(&self) -> Option<(HandshakeType, u16, &[u8])> {
+        self.items.iter().find_map(|i| match i {
+            FlightItem::Handshake {
+                msg_type,
+                msg_seq,
+                body,
+                ..
+            } => Some((*msg_type, *msg_seq, &body[..])),
+            _ => None,
+        })
+    }
+
+    /// True when the next piece starts a new transmission of the whole flight.
+    pub fn at_start(&self) -> bool {
+        self.cursor == Some((0, 0))
+    }
+
     /// True while part of the flight is still to be written.
     pub fn pending(&self) -> bool {
         self.cursor.is_some()

@@ -90,11 +90,17 @@ impl Transcript {
     /// Replaces everything so far (ClientHello1) by `message_hash` of it (RFC 8446 §4.4.1).
     pub fn replace_with_message_hash(&mut self, alg: HashAlg) {
         let digest = alg.hash(&self.bytes);
+        self.restart_from_message_hash(&digest);
+    }
+
+    /// Starts over from a `message_hash` of a ClientHello1 whose hash is `digest`: what a
+    /// stateless server rebuilds from its HelloRetryRequest cookie (RFC 8446 §4.4.1).
+    pub fn restart_from_message_hash(&mut self, digest: &[u8]) {
         self.bytes.clear();
         self.hasher = None;
         self.bytes.push(HandshakeType::MessageHash.get());
         self.bytes.extend_from_slice(&[0, 0, digest.len() as u8]);
-        self.bytes.extend_from_slice(&digest);
+        self.bytes.extend_from_slice(digest);
     }
 
     /// The hash of the transcript so far. The first call hashes it whole; from then on each

@@ -1,9 +1,42 @@
 //! Per-epoch record state: sequence numbers, keys and the replay window.
 
 use super::protect12::RecordCipher;
+use super::protect13::RecordCipher13;
 use super::replay::ReplayWindow;
+use crate::msgs::record::HEADER_LEN;
 use crate::msgs::record::MAX_SEQ;
 use crate::types::Epoch;
+
+/// One epoch's keys in the record format of its version.
+#[derive(Debug)]
+// The 1.2 cipher stays inline: it is the common case and a box would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Cipher {
+    /// DTLS 1.2: the 13-byte header, explicit or implicit nonce.
+    V12(RecordCipher),
+    /// DTLS 1.3: the unified header, record number encryption, inner content type.
+    /// Boxed: its record number key makes it larger, and inline it would grow every 1.2
+    /// epoch to its size.
+    V13(Box<RecordCipher13>),
+}
+
+impl Cipher {
+    /// Bytes a record adds around its payload, header included.
+    pub fn record_overhead(&self) -> usize {
+        match self {
+            Cipher::V12(c) => HEADER_LEN + c.overhead(),
+            Cipher::V13(_) => RecordCipher13::overhead(0),
+        }
+    }
+
+    /// Records that failed authentication under this key.
+    pub fn auth_failures(&self) -> u64 {
+        match self {
+            Cipher::V12(c) => c.auth_failures(),
+            Cipher::V13(c) => c.auth_failures(),
+        }
+    }
+}
 
 /// Our sending side of one epoch.
 #[derive(Debug)]
@@ -12,12 +45,12 @@ pub struct WriteEpoch {
     pub epoch: Epoch,
     next_seq: u64,
     /// `None` for epoch 0 (plaintext).
-    pub cipher: Option<RecordCipher>,
+    pub cipher: Option<Cipher>,
 }
 
 impl WriteEpoch {
     /// Starts at sequence number 0; `cipher` is `None` for epoch 0 only.
-    pub fn new(epoch: Epoch, cipher: Option<RecordCipher>) -> Self {
+    pub fn new(epoch: Epoch, cipher: Option<Cipher>) -> Self {
         WriteEpoch {
             epoch,
             next_seq: 0,
@@ -42,9 +75,12 @@ impl WriteEpoch {
         self.next_seq = self.next_seq.max(seq);
     }
 
-    /// Bytes a record grows by beyond header and payload (0 in plaintext).
-    pub fn overhead(&self) -> usize {
-        self.cipher.as_ref().map_or(0, |c| c.overhead())
+    /// Bytes a record adds around its payload, header included (the 13-byte DTLSPlaintext
+    /// header alone in plaintext).
+    pub fn record_overhead(&self) -> usize {
+        self.cipher
+            .as_ref()
+            .map_or(HEADER_LEN, Cipher::record_overhead)
     }
 }
 
@@ -54,14 +90,14 @@ pub struct ReadEpoch {
     /// The epoch number records must carry.
     pub epoch: Epoch,
     /// The keys that open its records.
-    pub cipher: RecordCipher,
+    pub cipher: Cipher,
     /// The sequence numbers already accepted (RFC 6347 §4.1.2.6).
     pub window: ReplayWindow,
 }
 
 impl ReadEpoch {
     /// A fresh epoch: nothing accepted yet.
-    pub fn new(epoch: Epoch, cipher: RecordCipher) -> Self {
+    pub fn new(epoch: Epoch, cipher: Cipher) -> Self {
         ReadEpoch {
             epoch,
             cipher,

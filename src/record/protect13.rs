@@ -122,6 +122,11 @@ impl RecordCipher13 {
         self.key.alg()
     }
 
+    /// True once three quarters of the confidentiality budget are spent: time for a KeyUpdate.
+    pub fn near_limit(&self) -> bool {
+        self.seal_limit_blocks != u64::MAX && self.sealed_blocks >= self.seal_limit_blocks / 4 * 3
+    }
+
     /// Records that failed to open under this key; compare with [`AUTH_FAILURE_LIMIT`].
     pub fn auth_failures(&self) -> u64 {
         self.auth_failures

@@ -1,0 +1,400 @@
+//! The DTLS 1.3 machine behind the facade: the client or server state, the application
+//! secrets once the handshake is done, acknowledgements (RFC 9147 §7) and KeyUpdate (§8).
+//!
+//! ```text
+//!   handshake:  ClientHello .. {Finished}  ->  {Certificate* CertificateVerify* Finished}
+//!               <- [ACK]                       (the client's last flight is acknowledged)
+//!   afterwards: [KeyUpdate] -> <- [ACK]        (the sender switches keys once acknowledged)
+//! ```
+
+use super::client::{self, ClientState, Established};
+use super::server::{self, ServerState};
+use super::{cipher_from, decode13};
+use crate::common::Common;
+use crate::error::Error;
+use crate::handshake::reassembly::{Fragment, Insert, Message};
+use crate::msgs::ack::{Ack, RecordNumber, MAX_ACK_RECORD_NUMBERS};
+use crate::msgs::codec::Codec;
+use crate::msgs::codec::Reader;
+use crate::msgs::enums::{ContentType, ExtensionType, HandshakeType, KeyUpdateRequest};
+use crate::msgs::handshake::HandshakeHeader;
+use crate::msgs::handshake13::KeyUpdate;
+use crate::time::Millis;
+use crate::types::{Epoch, Role};
+
+enum State {
+    Client(ClientState),
+    Server(ServerState),
+    Done,
+    Poisoned,
+}
+
+/// The server answered a hybrid ClientHello as DTLS 1.2: the facade hands over to the 1.2
+/// client with this.
+pub(crate) struct Downgrade {
+    pub random: [u8; 32],
+    pub last_hvr: Option<Millis>,
+    pub offered: Vec<ExtensionType>,
+    pub server_hello: Message,
+}
+
+/// One DTLS 1.3 handshake and the association it leaves.
+pub(crate) struct Dtls13 {
+    state: State,
+    est: Option<Box<Established>>,
+    /// Handshake records of the peer's current flight, to acknowledge.
+    to_ack: Vec<RecordNumber>,
+    /// Our KeyUpdate waits for its ACK before we switch keys (RFC 9147 §8).
+    key_update_sent: bool,
+}
+
+impl Dtls13 {
+    /// A client sends its (possibly hybrid) ClientHello at once.
+    pub fn start_client(common: &mut Common, now: Millis, hybrid: bool) -> Result<Self, Error> {
+        common
+            .transcript
+            .set_kind(crate::handshake::transcript::HeaderKind::Tls13);
+        Ok(Self::with_state(State::Client(client::start(
+            common, now, hybrid,
+        )?)))
+    }
+
+    /// A server that will choose 1.3.
+    fn start_server(common: &mut Common) -> Self {
+        common
+            .transcript
+            .set_kind(crate::handshake::transcript::HeaderKind::Tls13);
+        Self::with_state(State::Server(ServerState::AwaitClientHello))
+    }
+
+    /// A server that chose 1.3 from a whole ClientHello: handles it.
+    pub fn accept_hello(common: &mut Common, now: Millis, msg: Message) -> Result<Self, Error> {
+        let mut m = Self::start_server(common);
+        m.handle_message(common, now, msg)?;
+        Ok(m)
+    }
+
+    fn with_state(state: State) -> Self {
+        Dtls13 {
+            state,
+            est: None,
+            to_ack: Vec::new(),
+            key_update_sent: false,
+        }
+    }
+
+    /// The handshake fragments of one record (plaintext in epoch 0, else decrypted).
+    pub fn handle_handshake_record(
+        &mut self,
+        common: &mut Common,
+        now: Millis,
+        epoch: Epoch,
+        record_seq: u64,
+        payload: &[u8],
+    ) -> Result<Option<Downgrade>, Error> {
+        let epoch16 = epoch.min(u64::from(u16::MAX)) as u16;
+        let mut r = Reader::new(payload);
+        let mut any = false;
+        while !r.is_empty() {
+            let Some(h) = HandshakeHeader::read(&mut r) else {
+                common.stats.dropped.malformed += 1;
+                return Ok(None);
+            };
+            let Some(data) = r.take(h.frag_len as usize) else {
+                common.stats.dropped.malformed += 1;
+                return Ok(None);
+            };
+            if epoch == 0 && !common.is_handshaking() {
+                // Plaintext after the handshake can only be a retransmission or a forgery.
+                common.stats.dropped.unexpected += 1;
+                continue;
+            }
+            let frag = Fragment {
+                msg_type: h.msg_type.get(),
+                length: h.length,
+                msg_seq: h.msg_seq,
+                frag_off: h.frag_off,
+                frag_len: h.frag_len,
+                epoch: epoch16,
+                data,
+            };
+            match common.reasm.insert(frag) {
+                Insert::Accepted => any = true,
+                Insert::Old => {
+                    common.retransmit_requested = true;
+                    // Already processed: the peer missed our answer, or our ACK.
+                    if epoch > 0 && self.to_ack.is_empty() && !common.is_handshaking() {
+                        self.remember_for_ack(epoch, record_seq);
+                    }
+                }
+                Insert::Duplicate => {}
+                Insert::Dropped(_) => common.stats.dropped.reassembly += 1,
+            }
+        }
+        if any && epoch > 0 {
+            self.remember_for_ack(epoch, record_seq);
+        }
+        while let Some(msg) = common.reasm.pop() {
+            if let Some(d) = self.handle_message(common, now, msg)? {
+                return Ok(Some(d));
+            }
+            if !matches!(
+                common.status,
+                crate::common::Status::Handshaking | crate::common::Status::Connected
+            ) {
+                break;
+            }
+        }
+        if !common.is_handshaking() && !self.to_ack.is_empty() {
+            // Whatever completed after the handshake (a KeyUpdate, the client's last flight
+            // again) is acknowledged at once (RFC 9147 §7.1).
+            self.send_ack(common);
+        }
+        Ok(None)
+    }
+
+    fn remember_for_ack(&mut self, epoch: Epoch, seq: u64) {
+        let rn = RecordNumber {
+            epoch,
+            sequence_number: seq,
+        };
+        if self.to_ack.len() < MAX_ACK_RECORD_NUMBERS && !self.to_ack.contains(&rn) {
+            self.to_ack.push(rn);
+        }
+    }
+
+    /// Sends an ACK of the records remembered, in our newest epoch (RFC 9147 §7: never below
+    /// the epoch of the records it acknowledges; the peer can read it since it has our keys).
+    fn send_ack(&mut self, common: &mut Common) {
+        let ack = Ack {
+            record_numbers: std::mem::take(&mut self.to_ack),
+        };
+        let mut body = Vec::new();
+        ack.encode(&mut body);
+        let epoch = common.records.current_write_epoch();
+        let mut d = Vec::new();
+        if common
+            .seal_record(&mut d, ContentType::Ack, epoch, &body)
+            .is_ok()
+            && common.out_datagrams.len() < 64
+        {
+            common.out_datagrams.push_back(d);
+        }
+    }
+
+    fn handle_message(
+        &mut self,
+        common: &mut Common,
+        now: Millis,
+        msg: Message,
+    ) -> Result<Option<Downgrade>, Error> {
+        if msg.epoch == 0 && common.is_handshaking() {
+            // Plaintext is unauthenticated: what cannot be the awaited message is dropped and
+            // its message_seq freed for the genuine copy (as in DTLS 1.2).
+            let fit = match &self.state {
+                State::Client(s) => client::precheck(s, &msg),
+                State::Server(ServerState::AwaitClientHello) => {
+                    if HandshakeType::from(msg.msg_type) == HandshakeType::ClientHello {
+                        Ok(())
+                    } else {
+                        Err(Error::unexpected("handshake message out of order"))
+                    }
+                }
+                _ => Err(Error::unexpected(
+                    "plaintext handshake message out of order",
+                )),
+            };
+            if let Err(e) = fit {
+                common.stats.dropped.unexpected += 1;
+                common.reasm.unpop(msg.msg_seq);
+                if common.likely_alert.is_none() {
+                    common.likely_alert = e.alert();
+                }
+                return Ok(None);
+            }
+        }
+        let state = std::mem::replace(&mut self.state, State::Poisoned);
+        match state {
+            State::Client(s) => {
+                let was_hello = matches!(s, ClientState::AwaitServerHello(_));
+                match client::handle(s, common, msg.clone(), now)? {
+                    client::Step::Next(s) => {
+                        if was_hello && !matches!(s, ClientState::AwaitServerHello(_)) {
+                            // The ServerHello implicitly acknowledges our ClientHello.
+                            common.flight.clear();
+                            common.timer.stop();
+                        }
+                        self.state = State::Client(s);
+                    }
+                    client::Step::Done(est) => {
+                        self.est = Some(est);
+                        self.state = State::Done;
+                        common.on_connected(now);
+                    }
+                    client::Step::Downgrade {
+                        random,
+                        last_hvr,
+                        offered,
+                    } => {
+                        self.state = State::Done;
+                        return Ok(Some(Downgrade {
+                            random,
+                            last_hvr,
+                            offered,
+                            server_hello: msg,
+                        }));
+                    }
+                }
+            }
+            State::Server(s) => {
+                let awaiting_hello = matches!(s, ServerState::AwaitClientHello);
+                match server::handle(s, common, msg, now)? {
+                    server::Step::Next(s) => {
+                        if !awaiting_hello || !matches!(s, ServerState::AwaitClientHello) {
+                            // Fresh flight from the client: what we remembered of the
+                            // previous one is moot.
+                        }
+                        self.state = State::Server(s);
+                    }
+                    server::Step::Done(est) => {
+                        // The client's flight implicitly acknowledges ours; we acknowledge
+                        // its last one explicitly, since nothing else answers it.
+                        common.flight.clear();
+                        common.timer.stop();
+                        self.est = Some(est);
+                        self.state = State::Done;
+                        common.on_connected(now);
+                        self.send_ack(common);
+                    }
+                }
+            }
+            State::Done => {
+                self.state = State::Done;
+                self.post_handshake(common, now, &msg)?;
+            }
+            State::Poisoned => return Err(Error::Internal("handshake state poisoned")),
+        }
+        Ok(None)
+    }
+
+    fn post_handshake(
+        &mut self,
+        common: &mut Common,
+        now: Millis,
+        msg: &Message,
+    ) -> Result<(), Error> {
+        let _ = now;
+        if msg.epoch < 3 {
+            common.stats.dropped.unexpected += 1;
+            return Ok(());
+        }
+        match HandshakeType::from(msg.msg_type) {
+            // Accepted and ignored until resumption lands.
+            HandshakeType::NewSessionTicket => {
+                crate::msgs::handshake13::NewSessionTicket13::decode(&msg.body)
+                    .map_err(decode13)?;
+                Ok(())
+            }
+            HandshakeType::KeyUpdate => {
+                let ku = KeyUpdate::decode(&msg.body).map_err(decode13)?;
+                self.peer_key_update(common)?;
+                if ku.request == KeyUpdateRequest::UpdateRequested && !self.key_update_sent {
+                    self.send_key_update(common, now, KeyUpdateRequest::UpdateNotRequested)?;
+                }
+                Ok(())
+            }
+            _ => Err(Error::unexpected("handshake message after the handshake")),
+        }
+    }
+
+    /// The peer moved to its next application epoch: derive and accept it. The previous read
+    /// epoch stays readable for reordered records until the next update replaces it.
+    fn peer_key_update(&mut self, common: &mut Common) -> Result<(), Error> {
+        let est = self.est.as_mut().ok_or(Error::Internal("no keys"))?;
+        let role = common.role;
+        let secret = match role {
+            Role::Client => &mut est.server_app,
+            Role::Server => &mut est.client_app,
+        };
+        let next = secret.next().map_err(|_| Error::Internal("key update"))?;
+        let cipher = cipher_from(&next, est.suite.aead)?;
+        *secret = next;
+        let epoch = common.records.newest_read_epoch() + 1;
+        common.records.install_read13(epoch, cipher);
+        Ok(())
+    }
+
+    /// Sends KeyUpdate under the current keys; we switch once it is acknowledged.
+    pub fn send_key_update(
+        &mut self,
+        common: &mut Common,
+        now: Millis,
+        request: KeyUpdateRequest,
+    ) -> Result<(), Error> {
+        if self.est.is_none() || self.key_update_sent {
+            return Ok(());
+        }
+        let mut body = Vec::new();
+        KeyUpdate { request }.encode(&mut body);
+        common.new_flight();
+        let epoch = common.records.current_write_epoch();
+        common.send_handshake(HandshakeType::KeyUpdate, body, epoch);
+        common.transmit_flight(now, true);
+        self.key_update_sent = true;
+        Ok(())
+    }
+
+    /// An ACK record (RFC 9147 §7): when it covers a whole transmission of our outstanding
+    /// flight, the flight is done; a KeyUpdate acknowledged switches our keys.
+    pub fn handle_ack(
+        &mut self,
+        common: &mut Common,
+        epoch: Epoch,
+        payload: &[u8],
+    ) -> Result<(), Error> {
+        let Ok(ack) = Ack::decode(payload, MAX_ACK_RECORD_NUMBERS) else {
+            common.stats.dropped.malformed += 1;
+            return Ok(());
+        };
+        let _ = epoch;
+        if !common.flight_acknowledged(&ack.record_numbers) {
+            return Ok(());
+        }
+        common.flight.clear();
+        common.timer.stop();
+        if self.key_update_sent {
+            self.key_update_sent = false;
+            let est = self.est.as_mut().ok_or(Error::Internal("no keys"))?;
+            let secret = match common.role {
+                Role::Client => &mut est.client_app,
+                Role::Server => &mut est.server_app,
+            };
+            let next = secret.next().map_err(|_| Error::Internal("key update"))?;
+            let cipher = cipher_from(&next, est.suite.aead)?;
+            *secret = next;
+            let epoch = common.records.current_write_epoch() + 1;
+            common.records.install_write13(epoch, cipher);
+            common.stats.key_updates += 1;
+        }
+        Ok(())
+    }
+
+    /// True when our keys should be updated now: the current write key is past its share of
+    /// the AEAD usage limit (RFC 9147 §4.5.3).
+    pub fn wants_key_update(&self, common: &Common) -> bool {
+        self.est.is_some() && !self.key_update_sent && common.records.write_near_limit()
+    }
+
+    /// RFC 8446 §7.5 exporter.
+    pub fn export(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let est = self.est.as_ref().ok_or(Error::ExporterUnavailable)?;
+        est.exporter
+            .export(label, context.unwrap_or(&[]), out)
+            .map_err(|_| Error::InvalidArgument("exporter output too long"))
+    }
+}

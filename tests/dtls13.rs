@@ -1,0 +1,134 @@
+//! DTLS 1.3 in memory: both roles of our engine against each other, and version negotiation
+//! between 1.2-only, 1.3-only and dual-version configurations.
+
+use dtls_proto::{Certificate, Config, Connection, Event, PeerVerification, ProtocolVersion, Role};
+use std::sync::Arc;
+
+fn cfg(versions: &[ProtocolVersion], mutual: bool, cookies: bool) -> Arc<Config> {
+    let mut b = Config::builder()
+        .certificate(Certificate::generate("peer").unwrap())
+        .peer_verification(PeerVerification::DangerousAcceptAny)
+        .versions(versions)
+        .cookie_exchange(cookies)
+        .srtp_profiles(&[7, 1]);
+    if mutual {
+        b = b.client_auth(dtls_proto::ClientAuth::Require);
+    }
+    b.build().unwrap()
+}
+
+/// Runs the handshake to completion (no loss); returns the two connections.
+fn connect(c: Arc<Config>, s: Arc<Config>) -> (Connection, Connection) {
+    let mut client = Connection::new(c, Role::Client, None, 0).unwrap();
+    let mut server = Connection::new(s, Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"127.0.0.1:1");
+    let mut buf = vec![0u8; 1500];
+    for _ in 0..20 {
+        while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+            server.handle_datagram(0, &buf[..n]).unwrap();
+        }
+        while let Some(n) = server.poll_transmit(0, &mut buf).unwrap() {
+            client.handle_datagram(0, &buf[..n]).unwrap();
+        }
+    }
+    assert!(client.is_connected(), "client not connected: {client:?}");
+    assert!(server.is_connected(), "server not connected: {server:?}");
+    (client, server)
+}
+
+fn exchange(client: &mut Connection, server: &mut Connection) {
+    let mut buf = vec![0u8; 1500];
+    let mut app = [0u8; 64];
+    client.send(b"ping").unwrap();
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    server.handle_datagram(0, &buf[..n]).unwrap();
+    let m = server.recv(&mut app).unwrap().unwrap();
+    assert_eq!(&app[..m], b"ping");
+    server.send(b"pong").unwrap();
+    let n = server.poll_transmit(0, &mut buf).unwrap().unwrap();
+    client.handle_datagram(0, &buf[..n]).unwrap();
+    let m = client.recv(&mut app).unwrap().unwrap();
+    assert_eq!(&app[..m], b"pong");
+    let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+    client
+        .export_keying_material(b"EXTRACTOR-test", None, &mut a)
+        .unwrap();
+    server
+        .export_keying_material(b"EXTRACTOR-test", None, &mut b)
+        .unwrap();
+    assert_eq!(a, b);
+    assert_eq!(
+        client.srtp_keying_material().unwrap().material,
+        server.srtp_keying_material().unwrap().material
+    );
+}
+
+const V13: &[ProtocolVersion] = &[ProtocolVersion::Dtls13];
+const V12: &[ProtocolVersion] = &[ProtocolVersion::Dtls12];
+const BOTH: &[ProtocolVersion] = &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13];
+
+fn version(c: &Connection) -> ProtocolVersion {
+    c.negotiated().unwrap().version
+}
+
+#[test]
+fn dtls13_handshake_data_exporter_srtp() {
+    for (mutual, cookies) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (mut c, mut s) = connect(cfg(V13, mutual, cookies), cfg(V13, mutual, cookies));
+        assert_eq!(version(&c), ProtocolVersion::Dtls13);
+        assert_eq!(version(&s), ProtocolVersion::Dtls13);
+        assert_eq!(c.negotiated().unwrap().srtp_profile, Some(7));
+        assert_eq!(mutual, !s.peer_certificates().is_empty());
+        let mut connected = false;
+        while let Some(ev) = c.poll_event() {
+            connected |= matches!(ev, Event::Connected(n) if n.version == ProtocolVersion::Dtls13);
+        }
+        assert!(connected);
+        exchange(&mut c, &mut s);
+        // The server acknowledged the client's last flight: nothing left to retransmit.
+        assert_eq!(c.next_timeout(), None, "client still waits for an ACK");
+    }
+}
+
+#[test]
+fn version_negotiation_matrix() {
+    for (cv, sv, want) in [
+        (BOTH, BOTH, ProtocolVersion::Dtls13),
+        (BOTH, V12, ProtocolVersion::Dtls12),
+        (BOTH, V13, ProtocolVersion::Dtls13),
+        (V12, BOTH, ProtocolVersion::Dtls12),
+        (V13, BOTH, ProtocolVersion::Dtls13),
+    ] {
+        for cookies in [false, true] {
+            let (mut c, mut s) = connect(cfg(cv, true, cookies), cfg(sv, true, cookies));
+            assert_eq!(version(&c), want, "{cv:?} -> {sv:?} cookies {cookies}");
+            assert_eq!(version(&s), want, "{cv:?} -> {sv:?} cookies {cookies}");
+            exchange(&mut c, &mut s);
+        }
+    }
+}
+
+#[test]
+fn key_update_both_directions() {
+    let (mut c, mut s) = connect(cfg(V13, false, false), cfg(V13, false, false));
+    let mut buf = vec![0u8; 1500];
+    for i in 0..50u64 {
+        let (a, b) = if i % 2 == 0 {
+            (&mut c, &mut s)
+        } else {
+            (&mut s, &mut c)
+        };
+        a.key_update(i, i % 3 == 0).unwrap();
+        for _ in 0..4 {
+            while let Some(n) = a.poll_transmit(i, &mut buf).unwrap() {
+                b.handle_datagram(i, &buf[..n]).unwrap();
+            }
+            while let Some(n) = b.poll_transmit(i, &mut buf).unwrap() {
+                a.handle_datagram(i, &buf[..n]).unwrap();
+            }
+        }
+        exchange(&mut c, &mut s);
+    }
+    assert!(c.stats().key_updates >= 25, "{:?}", c.stats().key_updates);
+    assert!(s.stats().key_updates >= 25, "{:?}", s.stats().key_updates);
+}
