@@ -30,8 +30,9 @@ use crate::types::{Epoch, Role};
 enum State {
     Client(ClientState),
     Server(ServerState),
-    /// Handshake complete.
-    Done,
+    /// Handshake complete: the master secret stays for the exporter. (Held in the state, not
+    /// beside it: the handshake states and the keys never coexist, so they share the room.)
+    Done(Keys12),
     /// Transient placeholder while a state consumes itself.
     Poisoned,
 }
@@ -39,8 +40,6 @@ enum State {
 /// One DTLS 1.2 handshake and what it leaves behind.
 pub(crate) struct Dtls12 {
     state: State,
-    /// The master secret once the handshake is done (the exporter reads it).
-    keys: Option<Keys12>,
     /// The peer's ChangeCipherSpec arrived: its Finished may be processed.
     peer_ccs: bool,
     /// A peer Finished that overtook the peer's ChangeCipherSpec, held until the CCS arrives.
@@ -58,7 +57,6 @@ impl Dtls12 {
         };
         Ok(Dtls12 {
             state,
-            keys: None,
             peer_ccs: false,
             early_finished: None,
             cookie_ok: false,
@@ -92,7 +90,6 @@ impl Dtls12 {
                 last_hvr,
                 offered,
             }),
-            keys: None,
             peer_ccs: false,
             early_finished: None,
             cookie_ok: false,
@@ -314,24 +311,18 @@ impl Dtls12 {
         let state = std::mem::replace(&mut self.state, State::Poisoned);
         let next = match state {
             State::Client(s) => client::handle(s, common, msg, now).map(|s| match s {
-                ClientState::Done(keys) => {
-                    self.keys = Some(*keys);
-                    State::Done
-                }
+                ClientState::Done(keys) => State::Done(*keys),
                 s => State::Client(s),
             }),
             State::Server(s) => server::handle(s, common, msg, now).map(|s| match s {
-                ServerState::Done(keys) => {
-                    self.keys = Some(*keys);
-                    State::Done
-                }
+                ServerState::Done(keys) => State::Done(*keys),
                 s => State::Server(s),
             }),
-            State::Done => post_handshake(common, &msg).map(|_| State::Done),
+            State::Done(keys) => post_handshake(common, &msg).map(|_| State::Done(keys)),
             State::Poisoned => Err(Error::Internal("handshake state poisoned")),
         };
         self.state = next?;
-        if matches!(self.state, State::Done) && common.is_handshaking() {
+        if matches!(self.state, State::Done(_)) && common.is_handshaking() {
             common.on_connected(now);
         }
         Ok(())
@@ -344,9 +335,9 @@ impl Dtls12 {
         context: Option<&[u8]>,
         out: &mut [u8],
     ) -> Result<(), Error> {
-        match &self.keys {
-            Some(k) => k.export(label, context, out),
-            None => Err(Error::ExporterUnavailable),
+        match &self.state {
+            State::Done(k) => k.export(label, context, out),
+            _ => Err(Error::ExporterUnavailable),
         }
     }
 }
