@@ -9,3 +9,5 @@ pub mod extensions13;
 pub mod handshake;
 pub mod handshake13;
 pub mod record;
+#[cfg(test)]
+mod tests13_openssl;
