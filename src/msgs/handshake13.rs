@@ -11,7 +11,7 @@ pub use super::extensions13::DecodeError13;
 use super::codec::{Codec, Reader, Writer};
 use super::enums::{CipherSuite, HandshakeType, KeyUpdateRequest, ProtocolVersion};
 use super::extensions::Extensions;
-use super::extensions13::{finish, need, require, SignatureAlgorithms};
+use super::extensions13::{finish, need, require, SignatureAlgorithms, SupportedVersionsServer};
 use crate::connection::Role;
 
 // Re-exported so the 1.3 state machine finds every body here.
@@ -196,6 +196,22 @@ impl ServerHello13 {
             cipher_suite,
             extensions,
         })
+    }
+}
+
+/// The version a ServerHello (or HelloRetryRequest) selects, for a client that offered both
+/// versions: supported_versions if present (it must then name DTLS 1.3, else
+/// illegal_parameter, RFC 8446 §4.2.1), otherwise legacy_version. Reads the body with the
+/// lenient 1.2 codec, since a DTLS 1.2 ServerHello may have no extension block at all; decode
+/// it again with [`ServerHello13::decode`] or the 1.2 codec once the version is known.
+pub fn server_hello_version(body: &[u8]) -> Result<ProtocolVersion, DecodeError13> {
+    let sh = super::handshake::ServerHello::decode(body)?;
+    match super::extensions13::find::<SupportedVersionsServer>(&sh.extensions)? {
+        Some(SupportedVersionsServer(ProtocolVersion::Dtls13)) => Ok(ProtocolVersion::Dtls13),
+        Some(_) => Err(DecodeError13::IllegalParameter(
+            "supported_versions selects a version other than DTLS 1.3",
+        )),
+        None => Ok(sh.version),
     }
 }
 
@@ -834,6 +850,45 @@ mod tests {
         assert_eq!(shares.0[0].key_exchange.len(), 65);
         // padding (21) is unknown to us and kept.
         assert!(ch2.extensions.has(ExtensionType::Unknown(21)));
+    }
+
+    #[test]
+    fn version_of_a_server_hello() {
+        let mut e = Extensions::default();
+        push(&mut e, &SupportedVersionsServer(ProtocolVersion::Dtls13));
+        let mut sh =
+            ServerHello13::hello_retry_request(vec![], CipherSuite::Tls13Aes128GcmSha256, e);
+        assert_eq!(
+            server_hello_version(&sh.to_body()),
+            Ok(ProtocolVersion::Dtls13)
+        );
+        // A 1.2 ServerHello without any extension block.
+        let v12 = crate::msgs::handshake::ServerHello {
+            version: ProtocolVersion::Dtls12,
+            random: [1; 32],
+            session_id: vec![],
+            cipher_suite: CipherSuite::EcdheEcdsaAes128GcmSha256,
+            compression_method: 0,
+            extensions: Extensions::default(),
+        };
+        let mut b = Vec::new();
+        v12.encode(&mut b);
+        assert_eq!(server_hello_version(&b), Ok(ProtocolVersion::Dtls12));
+        assert!(ServerHello13::decode(&b).is_err());
+        // supported_versions naming DTLS 1.2 is not how 1.2 is negotiated.
+        sh.extensions = Extensions::default();
+        push(
+            &mut sh.extensions,
+            &SupportedVersionsServer(ProtocolVersion::Dtls12),
+        );
+        assert!(matches!(
+            server_hello_version(&sh.to_body()),
+            Err(DecodeError13::IllegalParameter(_))
+        ));
+        // RFC 8448's TLS ServerHello names 0x0304, which is not DTLS 1.3.
+        let tls = hex(RFC8448_SH);
+        assert!(server_hello_version(&tls[4..]).is_err());
+        assert_eq!(server_hello_version(&[]), Err(DecodeError13::Malformed));
     }
 
     #[test]
