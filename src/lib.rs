@@ -39,23 +39,25 @@
 #![warn(missing_docs)]
 
 pub mod cert;
+pub(crate) mod common;
 pub mod config;
 pub mod connection;
-pub(crate) mod core;
 pub mod crypto;
 pub mod demux;
 pub(crate) mod dtls12;
+pub(crate) mod dtls13;
 pub mod error;
 pub mod event;
+pub mod front_door;
 pub mod handshake;
 pub mod msgs;
 pub mod record;
 pub mod sdp;
-pub mod server;
 pub mod srtp;
 pub mod stats;
 pub mod suites;
 pub mod time;
+pub mod types;
 pub mod verify;
 
 pub use cert::{CertError, Certificate, Fingerprint};
@@ -67,8 +69,10 @@ pub use crypto::hash::HashAlg;
 pub use crypto::sign::KeyKind;
 pub use error::Error;
 pub use event::{Event, Negotiated};
+/// The front door under its former name.
+pub use front_door as server;
+pub use front_door::{ServerFrontDoor, Verdict};
 pub use msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion};
-pub use server::{ServerFrontDoor, Verdict};
 pub use srtp::SrtpKeyingMaterial;
 pub use stats::Stats;
 pub use time::{Millis, WallClock};

@@ -6,8 +6,8 @@
 //! per association with [`role_for_remote_setup`] when it answers, or [`role_for_answer`] when
 //! its offer is answered.
 
-use crate::connection::Role;
 use crate::error::Error;
+use crate::types::Role;
 
 /// An `a=setup` attribute value (RFC 4145 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

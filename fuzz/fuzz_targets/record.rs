@@ -7,7 +7,7 @@ use dtls_proto::crypto::aead::AeadAlg;
 use dtls_proto::msgs::alert::Alert;
 use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::record::{RecordHeader, Records, HEADER_LEN, MAX_SEQ};
-use dtls_proto::record::protection::RecordCipher;
+use dtls_proto::record::protect12::RecordCipher;
 use dtls_proto::record::replay::ReplayWindow;
 use libfuzzer_sys::fuzz_target;
 

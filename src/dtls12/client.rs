@@ -23,8 +23,8 @@ use super::keys::Keys12;
 use super::{
     check_peer_finished, decode_err, expect, offered_schemes, scheme_fits, ske_signed_content,
 };
+use crate::common::Common;
 use crate::config::ExtendedMasterSecret;
-use crate::core::Core;
 use crate::crypto::kx::KeyExchange;
 use crate::error::Error;
 use crate::event::Negotiated;
@@ -77,12 +77,13 @@ pub enum ClientState {
     AwaitServerKeyExchange(Box<Pending>),
     AwaitCertificateRequestOrDone(Box<Pending>),
     AwaitServerHelloDone(Box<Pending>),
-    AwaitFinished(Box<Pending>),
-    Done,
+    AwaitFinished(Box<Pending>, Box<Keys12>),
+    /// The handshake is complete: the master secret stays for the exporter.
+    Done(Box<Keys12>),
 }
 
 /// Sends flight 1.
-pub fn start(core: &mut Core, now: Millis) -> Result<ClientState, Error> {
+pub fn start(core: &mut Common, now: Millis) -> Result<ClientState, Error> {
     let random = core.random32()?;
     let offered = send_client_hello(core, random, &[], now);
     Ok(ClientState::AwaitServerHello {
@@ -92,7 +93,7 @@ pub fn start(core: &mut Core, now: Millis) -> Result<ClientState, Error> {
     })
 }
 
-fn client_hello(core: &Core, random: [u8; 32], cookie: &[u8]) -> ClientHello {
+fn client_hello(core: &Common, random: [u8; 32], cookie: &[u8]) -> ClientHello {
     let cfg = &core.cfg;
     let mut e = Extensions::default();
     if let Some(name) = &core.server_name {
@@ -140,7 +141,7 @@ fn client_hello(core: &Core, random: [u8; 32], cookie: &[u8]) -> ClientHello {
 
 /// Sends a ClientHello as a new flight; returns the extension types it offered.
 fn send_client_hello(
-    core: &mut Core,
+    core: &mut Common,
     random: [u8; 32],
     cookie: &[u8],
     now: Millis,
@@ -158,7 +159,12 @@ fn send_client_hello(
 /// type, a body that decodes, and no HelloVerifyRequest right after another. Anything else is
 /// dropped without touching the state, so a forged or garbled datagram cannot end the
 /// handshake; the genuine message may still arrive (see `Connection::handle_message`).
-pub fn precheck(state: &ClientState, core: &Core, msg: &Message, now: Millis) -> Result<(), Error> {
+pub fn precheck(
+    state: &ClientState,
+    core: &Common,
+    msg: &Message,
+    now: Millis,
+) -> Result<(), Error> {
     let t = HandshakeType::from(msg.msg_type);
     let body = &msg.body;
     let decodes = |ok: bool| {
@@ -202,7 +208,7 @@ pub fn precheck(state: &ClientState, core: &Core, msg: &Message, now: Millis) ->
 /// Advances the client by one complete handshake message.
 pub fn handle(
     state: ClientState,
-    core: &mut Core,
+    core: &mut Common,
     msg: Message,
     now: Millis,
 ) -> Result<ClientState, Error> {
@@ -219,7 +225,7 @@ pub fn handle(
                 let hvr = HelloVerifyRequest::decode(&msg.body).map_err(decode_err)?;
                 // RFC 6347 §4.2.6: the first ClientHello and the HelloVerifyRequest are not
                 // part of the transcript.
-                core.reset_transcript();
+                core.transcript.reset();
                 let offered = send_client_hello(core, random, &hvr.cookie, now);
                 return Ok(ClientState::AwaitServerHello {
                     random,
@@ -275,8 +281,8 @@ pub fn handle(
             on_server_hello_done(core, p, msg, now)
         }
         ClientState::AwaitServerHelloDone(p) => on_server_hello_done(core, p, msg, now),
-        ClientState::AwaitFinished(p) => {
-            check_peer_finished(core, &msg, false)?;
+        ClientState::AwaitFinished(p, keys) => {
+            check_peer_finished(core, &keys, &msg, false)?;
             core.hash_in(&msg);
             core.flight.clear();
             core.timer.stop();
@@ -290,14 +296,14 @@ pub fn handle(
                 srtp_mki: p.srtp.map(|s| s.1).unwrap_or_default(),
                 alpn: p.alpn,
             });
-            Ok(ClientState::Done)
+            Ok(ClientState::Done(keys))
         }
-        ClientState::Done => Err(Error::unexpected("message after Finished")),
+        ClientState::Done(_) => Err(Error::unexpected("message after Finished")),
     }
 }
 
 fn on_server_hello(
-    core: &mut Core,
+    core: &mut Common,
     client_random: [u8; 32],
     offered: &[ExtensionType],
     sh: &ServerHello,
@@ -395,7 +401,7 @@ fn on_server_hello(
 
 /// ServerHelloDone: send flight 5.
 fn on_server_hello_done(
-    core: &mut Core,
+    core: &mut Common,
     p: Box<Pending>,
     msg: Message,
     now: Millis,
@@ -452,7 +458,7 @@ fn on_server_hello_done(
     if let Some((c, scheme)) = signer {
         let sig = c
             .signing_key()
-            .sign(scheme, &core.transcript)
+            .sign(scheme, core.transcript.bytes())
             .map_err(|_| Error::Internal("signing failed"))?;
         let mut body = Vec::new();
         DigitallySigned {
@@ -462,13 +468,12 @@ fn on_server_hello_done(
         .encode(&mut body);
         core.send_handshake(HandshakeType::CertificateVerify, body, 0);
     }
-    core.send_ccs(0);
+    super::send_ccs(core, 0);
     let (client_write, server_write) = keys.record_ciphers()?;
-    core.install_write(1, client_write);
-    core.install_read(1, server_write);
+    core.records.install_write(1, client_write);
+    core.records.install_read(1, server_write);
     let verify = keys.verify_data(true, &core.transcript_hash(p.suite.prf));
     core.send_handshake(HandshakeType::Finished, verify.to_vec(), 1);
-    core.keys = Some(keys);
     core.transmit_flight(now, true);
-    Ok(ClientState::AwaitFinished(p))
+    Ok(ClientState::AwaitFinished(p, Box::new(keys)))
 }

@@ -3,7 +3,7 @@
 
 use crate::crypto::prf::prf;
 use crate::error::Error;
-use crate::record::protection::RecordCipher;
+use crate::record::protect12::RecordCipher;
 use crate::suites::SuiteInfo;
 use zeroize::Zeroizing;
 

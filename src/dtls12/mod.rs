@@ -2,7 +2,13 @@
 
 pub mod client;
 pub mod keys;
+pub(crate) mod machine;
 pub mod server;
+
+use crate::common::Common;
+use crate::handshake::flight::FlightItem;
+use crate::types::Epoch;
+use keys::Keys12;
 
 use crate::crypto::sign::SUPPORTED_VERIFY_SCHEMES;
 use crate::error::Error;
@@ -58,24 +64,23 @@ pub(crate) fn expect(msg: &Message, t: HandshakeType, epoch: u16) -> Result<(), 
 /// Checks the peer's Finished (RFC 5246 §7.4.9): epoch 1, and verify_data over everything
 /// before it, compared in constant time.
 pub(crate) fn check_peer_finished(
-    core: &mut crate::core::Core,
+    core: &mut Common,
+    keys: &Keys12,
     msg: &Message,
     from_client: bool,
 ) -> Result<(), Error> {
     expect(msg, HandshakeType::Finished, 1)?;
-    let alg = core
-        .keys
-        .as_ref()
-        .ok_or(Error::Internal("no keys at Finished"))?
-        .prf_hash();
-    let hash = core.transcript_hash(alg);
-    let keys = core
-        .keys
-        .as_ref()
-        .ok_or(Error::Internal("no keys at Finished"))?;
+    let hash = core.transcript_hash(keys.prf_hash());
     let expected = keys.verify_data(from_client, &hash);
     if !crate::crypto::hash::ct_eq(&expected, &msg.body) {
         return Err(Error::BadFinished);
     }
     Ok(())
+}
+
+/// Queues our ChangeCipherSpec in `epoch`: from here on the peer reads us in the next one,
+/// and alerts follow it there.
+pub(crate) fn send_ccs(core: &mut Common, epoch: Epoch) {
+    core.flight.push(FlightItem::ChangeCipherSpec { epoch });
+    core.records.alert_epoch = epoch + 1;
 }

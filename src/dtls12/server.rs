@@ -26,8 +26,8 @@ use super::keys::Keys12;
 use super::{
     check_peer_finished, decode_err, expect, offered_schemes, scheme_fits, ske_signed_content,
 };
+use crate::common::Common;
 use crate::config::ExtendedMasterSecret;
-use crate::core::Core;
 use crate::crypto::kx::KeyExchange;
 use crate::crypto::sign::KeyKind;
 use crate::error::Error;
@@ -74,9 +74,10 @@ pub enum ServerState {
     AwaitClientHello,
     AwaitClientCertificate(Box<Pending>),
     AwaitClientKeyExchange(Box<Pending>),
-    AwaitCertificateVerify(Box<Pending>),
-    AwaitFinished(Box<Pending>),
-    Done,
+    AwaitCertificateVerify(Box<Pending>, Box<Keys12>),
+    AwaitFinished(Box<Pending>, Box<Keys12>),
+    /// The handshake is complete: the master secret stays for the exporter.
+    Done(Box<Keys12>),
 }
 
 impl ServerState {
@@ -107,7 +108,7 @@ pub fn precheck(state: &ServerState, msg: &Message) -> Result<(), Error> {
         (ServerState::AwaitClientKeyExchange(_), HandshakeType::ClientKeyExchange) => {
             ClientKeyExchange::decode(body).is_ok()
         }
-        (ServerState::AwaitCertificateVerify(_), HandshakeType::CertificateVerify) => {
+        (ServerState::AwaitCertificateVerify(..), HandshakeType::CertificateVerify) => {
             DigitallySigned::decode(body).is_ok()
         }
         _ => return Err(Error::unexpected("handshake message out of order")),
@@ -122,7 +123,7 @@ pub fn precheck(state: &ServerState, msg: &Message) -> Result<(), Error> {
 /// Advances the server by one complete handshake message.
 pub fn handle(
     state: ServerState,
-    core: &mut Core,
+    core: &mut Common,
     msg: Message,
     now: Millis,
 ) -> Result<ServerState, Error> {
@@ -169,17 +170,17 @@ pub fn handle(
                 session_hash.as_deref(),
             );
             let (client_write, server_write) = keys.record_ciphers()?;
-            core.install_read(1, client_write);
-            core.install_write(1, server_write);
-            core.keys = Some(keys);
+            core.records.install_read(1, client_write);
+            core.records.install_write(1, server_write);
+            let keys = Box::new(keys);
             // A client that sent a certificate must prove it holds the key (RFC 5246 §7.4.8).
             Ok(if core.peer_certs.is_empty() {
-                ServerState::AwaitFinished(p)
+                ServerState::AwaitFinished(p, keys)
             } else {
-                ServerState::AwaitCertificateVerify(p)
+                ServerState::AwaitCertificateVerify(p, keys)
             })
         }
-        ServerState::AwaitCertificateVerify(mut p) => {
+        ServerState::AwaitCertificateVerify(mut p, keys) => {
             expect(&msg, HandshakeType::CertificateVerify, 0)?;
             let cv = DigitallySigned::decode(&msg.body).map_err(decode_err)?;
             if !offered_schemes().contains(&cv.scheme) {
@@ -188,23 +189,24 @@ pub fn handle(
                 ));
             }
             let leaf = core.peer_certs.first().ok_or(Error::NoPeerCertificate)?;
-            crate::verify::verify_signature(leaf, cv.scheme, &core.transcript, &cv.signature)
-                .map_err(|_| Error::BadSignature)?;
+            crate::verify::verify_signature(
+                leaf,
+                cv.scheme,
+                core.transcript.bytes(),
+                &cv.signature,
+            )
+            .map_err(|_| Error::BadSignature)?;
             p.peer_scheme = Some(cv.scheme);
             core.hash_in(&msg);
-            Ok(ServerState::AwaitFinished(p))
+            Ok(ServerState::AwaitFinished(p, keys))
         }
-        ServerState::AwaitFinished(p) => {
-            check_peer_finished(core, &msg, true)?;
+        ServerState::AwaitFinished(p, keys) => {
+            check_peer_finished(core, &keys, &msg, true)?;
             core.hash_in(&msg);
             let hash = core.transcript_hash(p.suite.prf);
-            let ours = core
-                .keys
-                .as_ref()
-                .ok_or(Error::Internal("no keys at Finished"))?
-                .verify_data(false, &hash);
+            let ours = keys.verify_data(false, &hash);
             core.new_flight();
-            core.send_ccs(0);
+            super::send_ccs(core, 0);
             core.send_handshake(HandshakeType::Finished, ours.to_vec(), 1);
             core.transmit_flight(now, false);
             core.negotiated = Some(Negotiated {
@@ -217,14 +219,18 @@ pub fn handle(
                 srtp_mki: p.srtp.map(|s| s.1).unwrap_or_default(),
                 alpn: p.alpn,
             });
-            Ok(ServerState::Done)
+            Ok(ServerState::Done(keys))
         }
-        ServerState::Done => Err(Error::unexpected("message after Finished")),
+        ServerState::Done(_) => Err(Error::unexpected("message after Finished")),
     }
 }
 
 /// Negotiates from the ClientHello and sends flight 4.
-fn on_client_hello(core: &mut Core, ch: &ClientHello, now: Millis) -> Result<Box<Pending>, Error> {
+fn on_client_hello(
+    core: &mut Common,
+    ch: &ClientHello,
+    now: Millis,
+) -> Result<Box<Pending>, Error> {
     let cfg = core.cfg.clone();
     let cert = cfg
         .certificate

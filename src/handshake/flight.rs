@@ -5,6 +5,7 @@
 use crate::msgs::codec::Codec;
 use crate::msgs::enums::{ContentType, HandshakeType};
 use crate::msgs::handshake::{HandshakeHeader, HANDSHAKE_HEADER_LEN};
+use crate::types::Epoch;
 
 /// One element of a flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,7 @@ pub enum FlightItem {
     /// A handshake message, fragmented to the MTU when sent.
     Handshake {
         /// The epoch whose keys protect it.
-        epoch: u16,
+        epoch: Epoch,
         /// The handshake message type.
         msg_type: HandshakeType,
         /// message_seq (RFC 6347 §4.2.2); retransmissions reuse it.
@@ -23,13 +24,13 @@ pub enum FlightItem {
     /// A ChangeCipherSpec record: the peer switches to our next epoch after it.
     ChangeCipherSpec {
         /// The epoch it is sent in (the one before the switch).
-        epoch: u16,
+        epoch: Epoch,
     },
 }
 
 impl FlightItem {
     /// The epoch whose keys protect this item.
-    pub fn epoch(&self) -> u16 {
+    pub fn epoch(&self) -> Epoch {
         match self {
             FlightItem::Handshake { epoch, .. } | FlightItem::ChangeCipherSpec { epoch } => *epoch,
         }
@@ -42,7 +43,7 @@ pub struct Piece {
     /// Handshake or change_cipher_spec.
     pub content_type: ContentType,
     /// The epoch to seal it under.
-    pub epoch: u16,
+    pub epoch: Epoch,
     /// The record payload: one handshake fragment with its header, or the CCS byte.
     pub payload: Vec<u8>,
 }
@@ -86,7 +87,7 @@ impl Flight {
     }
 
     /// The epoch of the next piece.
-    pub fn next_epoch(&self) -> Option<u16> {
+    pub fn next_epoch(&self) -> Option<Epoch> {
         let (i, _) = self.cursor?;
         self.items.get(i).map(FlightItem::epoch)
     }

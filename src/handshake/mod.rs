@@ -1,5 +1,6 @@
-//! Version-neutral handshake machinery: outgoing flights, reassembly and timers.
+//! Version-neutral handshake machinery: outgoing flights, reassembly, timers and the transcript.
 
 pub mod flight;
 pub mod reassembly;
 pub mod timer;
+pub mod transcript;

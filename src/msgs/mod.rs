@@ -9,5 +9,6 @@ pub mod extensions13;
 pub mod handshake;
 pub mod handshake13;
 pub mod record;
+pub mod record13;
 #[cfg(test)]
 mod tests13_openssl;

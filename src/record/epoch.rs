@@ -1,14 +1,15 @@
 //! Per-epoch record state: sequence numbers, keys and the replay window.
 
-use super::protection::RecordCipher;
+use super::protect12::RecordCipher;
 use super::replay::ReplayWindow;
 use crate::msgs::record::MAX_SEQ;
+use crate::types::Epoch;
 
 /// Our sending side of one epoch.
 #[derive(Debug)]
 pub struct WriteEpoch {
     /// The epoch number every record header carries.
-    pub epoch: u16,
+    pub epoch: Epoch,
     next_seq: u64,
     /// `None` for epoch 0 (plaintext).
     pub cipher: Option<RecordCipher>,
@@ -16,7 +17,7 @@ pub struct WriteEpoch {
 
 impl WriteEpoch {
     /// Starts at sequence number 0; `cipher` is `None` for epoch 0 only.
-    pub fn new(epoch: u16, cipher: Option<RecordCipher>) -> Self {
+    pub fn new(epoch: Epoch, cipher: Option<RecordCipher>) -> Self {
         WriteEpoch {
             epoch,
             next_seq: 0,
@@ -51,7 +52,7 @@ impl WriteEpoch {
 #[derive(Debug)]
 pub struct ReadEpoch {
     /// The epoch number records must carry.
-    pub epoch: u16,
+    pub epoch: Epoch,
     /// The keys that open its records.
     pub cipher: RecordCipher,
     /// The sequence numbers already accepted (RFC 6347 §4.1.2.6).
@@ -60,7 +61,7 @@ pub struct ReadEpoch {
 
 impl ReadEpoch {
     /// A fresh epoch: nothing accepted yet.
-    pub fn new(epoch: u16, cipher: RecordCipher) -> Self {
+    pub fn new(epoch: Epoch, cipher: RecordCipher) -> Self {
         ReadEpoch {
             epoch,
             cipher,

@@ -11,7 +11,7 @@
 //! thing that can stop the handshake is the engine's state machine.
 //!
 //! It is built from the engine's public wire types (`dtls_proto::msgs`) and its thin crypto
-//! wrappers (`crypto::kx`, `crypto::prf`, `record::protection`), so no second TLS stack is
+//! wrappers (`crypto::kx`, `crypto::prf`, `record::protect12`), so no second TLS stack is
 //! needed. Layers:
 //! - [`Peer`]: the record layer and transcript of one hostile endpoint: sequence numbers per
 //!   epoch, keys, and what the engine sent it (reassembled handshake messages, decrypted
@@ -42,7 +42,7 @@ use dtls_proto::msgs::handshake::{
     ServerKeyExchange,
 };
 use dtls_proto::msgs::record::{RecordHeader, Records, HEADER_LEN};
-use dtls_proto::record::protection::RecordCipher;
+use dtls_proto::record::protect12::RecordCipher;
 use dtls_proto::suites::{self, SuiteInfo};
 use dtls_proto::{Certificate, Config, ConfigBuilder, Connection, Error, Event, Role};
 use std::collections::BTreeMap;

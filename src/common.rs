@@ -1,47 +1,59 @@
-//! State shared by every handshake state machine and the record plumbing: the outgoing
-//! flight, reassembly, timers, transcript, epochs and queues. Version-neutral on purpose.
+//! What an association holds besides its version's handshake state: the outgoing flight,
+//! reassembly, timers, transcript, record layer, queues, events and counters. Version-neutral
+//! on purpose: the DTLS 1.2 and 1.3 machines both drive it.
 
 use crate::cert::Fingerprint;
 use crate::config::{Config, PeerVerification};
-use crate::connection::Role;
-use crate::crypto::hash::{HashAlg, RunningHash};
+use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
-use crate::dtls12::keys::Keys12;
 use crate::error::Error;
 use crate::event::{Event, Negotiated};
 use crate::handshake::flight::{Flight, FlightItem};
 use crate::handshake::reassembly::{Message, Reassembler};
 use crate::handshake::timer::RetransmitTimer;
+use crate::handshake::transcript::{HeaderKind, Transcript};
 use crate::msgs::alert::Alert;
 use crate::msgs::codec::Codec;
 use crate::msgs::enums::{ContentType, HandshakeType};
-use crate::msgs::handshake::full_message_header;
-use crate::msgs::record::{RecordHeader, HEADER_LEN};
-use crate::record::epoch::{ReadEpoch, WriteEpoch};
-use crate::record::protection::RecordCipher;
+use crate::msgs::record::HEADER_LEN;
+use crate::record::layer::RecordLayer;
 use crate::record::queue::RecordQueue;
 use crate::stats::Stats;
 use crate::time::Millis;
+use crate::types::{Epoch, Role};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// Where an association stands. The one source of truth: the handshake machines and the
+/// facade both read it from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// The handshake is under way.
+    Handshaking,
+    /// The handshake completed; application data flows.
+    Connected,
+    /// close_notify received or sent; no further data accepted.
+    Closed,
+    /// A fatal error ended the association. Boxed: failures are rare, and inline the error
+    /// would add its size to every association.
+    Failed(Box<Error>),
+}
+
 /// Everything an association holds besides its handshake state. Deliberately not `Debug`: it
 /// holds keys, the transcript and plaintext.
-pub(crate) struct Core {
+pub(crate) struct Common {
     pub cfg: Arc<Config>,
     pub role: Role,
     pub server_name: Option<String>,
     pub peer_addr: Vec<u8>,
     pub rng: Rng,
+    pub status: Status,
 
     pub flight: Flight,
     pub reasm: Reassembler,
     pub timer: RetransmitTimer,
-    /// Raw handshake messages as hashed and signed (RFC 6347 §4.2.6).
-    pub transcript: Vec<u8>,
-    /// Its hash, kept running once a reader asked for it (see `transcript_hash`). Boxed: it
-    /// lives only through the handshake, and inline it would add 200 bytes to every association.
-    pub transcript_hasher: Option<Box<RunningHash>>,
+    /// Handshake messages as hashed and signed.
+    pub transcript: Transcript,
     pub send_seq: u16,
     pub hs_deadline: Millis,
     pub started_at: Millis,
@@ -50,30 +62,14 @@ pub(crate) struct Core {
     /// The request comes from authenticated evidence (data from a peer that has finished):
     /// answered sooner than one an unauthenticated retransmission prompts.
     pub retransmit_urgent: bool,
-    /// The epoch our records are in as far as the peer knows: 0 until we send
-    /// ChangeCipherSpec, even when the next epoch's keys are installed (a server installs them
-    /// at ClientKeyExchange, but its CCS goes out only with its Finished). Alerts use it.
-    pub sending_epoch: u16,
-    /// The peer's ChangeCipherSpec arrived: its Finished may be processed (RFC 5246 §7.4.9).
-    pub peer_ccs: bool,
-    /// A peer Finished that overtook the peer's ChangeCipherSpec, held until the CCS arrives.
-    pub early_finished: Option<Box<Message>>,
-    pub cookie_ok: bool,
     pub likely_alert: Option<crate::msgs::enums::AlertDescription>,
 
     pub peer_fingerprints: Vec<Fingerprint>,
     pub peer_certs: Vec<Vec<u8>>,
-    pub keys: Option<Keys12>,
     pub negotiated: Option<Negotiated>,
-    pub connected: bool,
     pub close_sent: bool,
-    pub keys_changed: bool,
 
-    /// Write epochs in ascending order; the last one carries application data.
-    pub write: Vec<WriteEpoch>,
-    /// Read epochs with keys (epoch 0 is plaintext and has none).
-    pub read: Vec<ReadEpoch>,
-    pub deferred: Vec<Vec<u8>>,
+    pub records: RecordLayer,
     pub out_datagrams: VecDeque<Vec<u8>>,
     pub app_out: RecordQueue,
     pub app_in: RecordQueue,
@@ -84,7 +80,7 @@ pub(crate) struct Core {
     pub mtu: u16,
 }
 
-impl Core {
+impl Common {
     pub fn new(
         cfg: Arc<Config>,
         role: Role,
@@ -93,44 +89,28 @@ impl Core {
         now: Millis,
     ) -> Self {
         let max_msg = cfg.limits.max_handshake_message;
-        Core {
+        Common {
             role,
             server_name,
             peer_addr: Vec::new(),
             rng,
+            status: Status::Handshaking,
             flight: Flight::default(),
             reasm: Reassembler::new(max_msg, cfg.limits.max_reassembly_bytes, 8),
             timer: RetransmitTimer::new(cfg.initial_rto_ms, cfg.max_rto_ms),
-            // A handshake with two certificates is about 3 KB: one allocation, not ten.
-            transcript: Vec::with_capacity(4096),
-            transcript_hasher: None,
+            transcript: Transcript::new(HeaderKind::Dtls12),
             send_seq: 0,
             hs_deadline: now.saturating_add(cfg.handshake_timeout_ms),
             started_at: now,
             last_peer_retransmit_reply: None,
             retransmit_requested: false,
             retransmit_urgent: false,
-            sending_epoch: 0,
-            peer_ccs: false,
-            early_finished: None,
-            cookie_ok: false,
             likely_alert: None,
             peer_fingerprints: cfg.fingerprints.clone(),
             peer_certs: Vec::new(),
-            keys: None,
             negotiated: None,
-            connected: false,
             close_sent: false,
-            keys_changed: false,
-            // DTLS 1.2 has two write epochs (0 and 1) and one read epoch with keys: exact
-            // capacities, since a 600-byte epoch would otherwise get room for four.
-            write: {
-                let mut w = Vec::with_capacity(2);
-                w.push(WriteEpoch::new(0, None));
-                w
-            },
-            read: Vec::with_capacity(1),
-            deferred: Vec::new(),
+            records: RecordLayer::new(),
             out_datagrams: VecDeque::new(),
             app_out: RecordQueue::default(),
             app_in: RecordQueue::default(),
@@ -144,11 +124,21 @@ impl Core {
         }
     }
 
+    /// True once the handshake completed (and until close or failure).
+    pub fn is_connected(&self) -> bool {
+        self.status == Status::Connected
+    }
+
+    /// True while the handshake is under way.
+    pub fn is_handshaking(&self) -> bool {
+        self.status == Status::Handshaking
+    }
+
     /// Adds a message we send to the current flight and the transcript.
-    pub fn send_handshake(&mut self, msg_type: HandshakeType, body: Vec<u8>, epoch: u16) {
+    pub fn send_handshake(&mut self, msg_type: HandshakeType, body: Vec<u8>, epoch: Epoch) {
         let msg_seq = self.send_seq;
         self.send_seq = self.send_seq.wrapping_add(1);
-        self.append_transcript(msg_type, msg_seq, &body);
+        self.transcript.add(msg_type, msg_seq, &body);
         self.flight.push(FlightItem::Handshake {
             epoch,
             msg_type,
@@ -157,44 +147,15 @@ impl Core {
         });
     }
 
-    pub fn send_ccs(&mut self, epoch: u16) {
-        self.flight.push(FlightItem::ChangeCipherSpec { epoch });
-        self.sending_epoch = epoch + 1;
-    }
-
     /// Adds a received message to the transcript.
     pub fn hash_in(&mut self, msg: &Message) {
-        self.append_transcript(HandshakeType::from(msg.msg_type), msg.msg_seq, &msg.body);
+        self.transcript
+            .add(HandshakeType::from(msg.msg_type), msg.msg_seq, &msg.body);
     }
 
-    fn append_transcript(&mut self, msg_type: HandshakeType, msg_seq: u16, body: &[u8]) {
-        let header = full_message_header(msg_type, msg_seq, body.len());
-        self.transcript.extend_from_slice(&header);
-        self.transcript.extend_from_slice(body);
-        if let Some(h) = &mut self.transcript_hasher {
-            h.update(&header);
-            h.update(body);
-        }
-    }
-
-    /// Starts the transcript over (after a HelloVerifyRequest, RFC 6347 §4.2.6).
-    pub fn reset_transcript(&mut self) {
-        self.transcript.clear();
-        self.transcript_hasher = None;
-    }
-
-    /// The hash of the transcript so far. The first call hashes it whole; from then on each
-    /// message is hashed once as it is added, instead of once per reader (the extended master
-    /// secret and both Finished).
+    /// The hash of the transcript so far.
     pub fn transcript_hash(&mut self, alg: HashAlg) -> Vec<u8> {
-        match &self.transcript_hasher {
-            Some(h) if h.alg() == alg => {}
-            _ => self.transcript_hasher = Some(Box::new(RunningHash::new(alg, &self.transcript))),
-        }
-        self.transcript_hasher
-            .as_ref()
-            .map(|h| h.current().as_ref().to_vec())
-            .unwrap_or_default()
+        self.transcript.hash(alg)
     }
 
     /// Starts building our next flight: the previous one was answered.
@@ -239,56 +200,15 @@ impl Core {
         }
     }
 
-    pub fn install_write(&mut self, epoch: u16, cipher: RecordCipher) {
-        self.write.push(WriteEpoch::new(epoch, Some(cipher)));
-    }
-
-    pub fn install_read(&mut self, epoch: u16, cipher: RecordCipher) {
-        self.read.push(ReadEpoch::new(epoch, cipher));
-        self.keys_changed = true;
-    }
-
-    fn write_epoch(&mut self, epoch: u16) -> Result<&mut WriteEpoch, Error> {
-        self.write
-            .iter_mut()
-            .find(|w| w.epoch == epoch)
-            .ok_or(Error::Internal("no keys for write epoch"))
-    }
-
-    /// Appends one protected record to `out`.
+    /// Appends one protected record to `out` and counts it.
     pub fn seal_record(
         &mut self,
         out: &mut Vec<u8>,
         ct: ContentType,
-        epoch: u16,
+        epoch: Epoch,
         payload: &[u8],
     ) -> Result<(), Error> {
-        let w = self.write_epoch(epoch)?;
-        let seq = w
-            .take_seq()
-            .ok_or(Error::Internal("sequence numbers exhausted"))?;
-        let hdr = RecordHeader {
-            content_type: ct,
-            version: 0xfefd,
-            epoch,
-            seq,
-            length: payload.len() as u16,
-        };
-        match &mut w.cipher {
-            None => {
-                hdr.encode(out);
-                out.extend_from_slice(payload);
-            }
-            Some(c) => {
-                let start = out.len();
-                let total = HEADER_LEN + payload.len() + c.overhead();
-                out.resize(start + total, 0);
-                let p = start + HEADER_LEN + c.prefix_len();
-                out[p..p + payload.len()].copy_from_slice(payload);
-                c.seal(hdr, &mut out[start..], payload.len())
-                    .map_err(seal_error)?;
-            }
-        }
+        self.records.seal_record(out, ct, epoch, payload)?;
         self.stats.records_out += 1;
         Ok(())
     }
@@ -297,7 +217,7 @@ impl Core {
     pub fn queue_alert(&mut self, alert: Alert) {
         // The epoch the peer reads us in: before our ChangeCipherSpec it cannot expect the
         // next epoch's keys, installed or not.
-        let epoch = self.sending_epoch;
+        let epoch = self.records.alert_epoch;
         let mut d = Vec::new();
         if self
             .seal_record(&mut d, ContentType::Alert, epoch, &alert.to_bytes())
@@ -313,7 +233,7 @@ impl Core {
         let mtu = self.mtu as usize;
         let mut d = Vec::with_capacity(mtu);
         while let Some(epoch) = self.flight.next_epoch() {
-            let overhead = self.write_epoch(epoch)?.overhead();
+            let overhead = self.records.overhead_of(epoch)?;
             let room = mtu.saturating_sub(d.len() + HEADER_LEN + overhead);
             let Some(piece) = self.flight.next_piece(room) else {
                 if d.is_empty() {
@@ -331,7 +251,7 @@ impl Core {
     /// Seals every queued application record into its own datagram in `out_datagrams`, so
     /// that they leave before a close_notify queued next.
     pub fn flush_app_out(&mut self) {
-        let epoch = self.write.last().map_or(0, |w| w.epoch);
+        let epoch = self.records.current_write_epoch();
         let mut data = Vec::new();
         while let Some(n) = self.app_out.front_len() {
             data.resize(n, 0);
@@ -354,8 +274,10 @@ impl Core {
         let Some(len) = self.app_out.front_len() else {
             return Ok(None);
         };
-        let Core { write, app_out, .. } = self;
-        let n = seal_app(write, len, buf, |dst| {
+        let Common {
+            records, app_out, ..
+        } = self;
+        let n = records.seal_app(len, buf, |dst| {
             app_out.copy_front(dst);
         })?;
         self.app_out.pop_front();
@@ -365,9 +287,9 @@ impl Core {
 
     /// Seals `data` as one application record straight into `buf`, bypassing the queue.
     pub fn seal_app_from(&mut self, data: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
-        let n = seal_app(&mut self.write, data.len(), buf, |dst| {
-            dst.copy_from_slice(data)
-        })?;
+        let n = self
+            .records
+            .seal_app(data.len(), buf, |dst| dst.copy_from_slice(data))?;
         self.stats.records_out += 1;
         Ok(n)
     }
@@ -379,11 +301,13 @@ impl Core {
 
     /// Bookkeeping when the handshake completes.
     pub fn on_connected(&mut self, now: Millis) {
-        self.connected = true;
+        self.status = Status::Connected;
+        // Anything still buffered was queued in plaintext before Finished and cannot be part
+        // of this handshake.
+        self.reasm.clear();
         // Finished is verified: the transcript is never read again, so its few KB go now
         // rather than living as long as the association.
-        self.transcript = Vec::new();
-        self.transcript_hasher = None;
+        self.transcript.release();
         self.stats.handshake_duration_ms = Some(now.saturating_sub(self.started_at));
         if let Some(n) = &self.negotiated {
             self.events.push_back(Event::Connected(n.clone()));
@@ -452,46 +376,4 @@ impl Core {
             .map_err(|_| Error::Internal("random generator failed"))?;
         Ok(r)
     }
-}
-
-fn seal_error(e: crate::crypto::CryptoError) -> Error {
-    match e {
-        crate::crypto::CryptoError::UsageLimit => {
-            Error::KeyUsageLimit("AES-GCM confidentiality bound spent (RFC 9147 §4.5.3)")
-        }
-        _ => Error::Internal("seal failed"),
-    }
-}
-
-/// Seals one application record of `len` bytes into `buf` at the current write epoch: `fill`
-/// writes the plaintext where it will be encrypted in place. `BufferTooSmall` touches nothing.
-fn seal_app(
-    write: &mut [WriteEpoch],
-    len: usize,
-    buf: &mut [u8],
-    fill: impl FnOnce(&mut [u8]),
-) -> Result<usize, Error> {
-    let w = write.last_mut().ok_or(Error::Internal("no write epoch"))?;
-    let needed = HEADER_LEN + len + w.overhead();
-    if buf.len() < needed {
-        return Err(Error::BufferTooSmall { needed });
-    }
-    let seq = w
-        .take_seq()
-        .ok_or(Error::Internal("sequence numbers exhausted"))?;
-    let epoch = w.epoch;
-    let c = w
-        .cipher
-        .as_mut()
-        .ok_or(Error::Internal("application data without keys"))?;
-    let p = HEADER_LEN + c.prefix_len();
-    fill(&mut buf[p..p + len]);
-    let hdr = RecordHeader {
-        content_type: ContentType::ApplicationData,
-        version: 0xfefd,
-        epoch,
-        seq,
-        length: 0,
-    };
-    c.seal(hdr, buf, len).map_err(seal_error)
 }
