@@ -12,7 +12,7 @@ use super::codec::{Codec, Reader, Writer};
 use super::enums::{CipherSuite, HandshakeType, KeyUpdateRequest, ProtocolVersion};
 use super::extensions::Extensions;
 use super::extensions13::{finish, need, require, SignatureAlgorithms, SupportedVersionsServer};
-use crate::connection::Role;
+use crate::types::Role;
 
 // Re-exported so the 1.3 state machine finds every body here.
 pub use super::handshake::DigitallySigned;

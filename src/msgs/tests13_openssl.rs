@@ -21,8 +21,8 @@ use super::handshake13::{
 use crate::crypto::hash::{hmac, HashAlg};
 use crate::crypto::hkdf::expand_label_with_prefix;
 use crate::crypto::testdata;
+use crate::types::Role;
 use crate::verify::signature::verify_signature_tls13;
-use crate::Role;
 use openssl::pkey::PKey;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
