@@ -21,6 +21,7 @@ use super::handshake13::{
 use crate::crypto::hash::{hmac, HashAlg};
 use crate::crypto::hkdf::expand_label_with_prefix;
 use crate::crypto::testdata;
+use crate::handshake::transcript::{HeaderKind, Transcript};
 use crate::types::Role;
 use crate::verify::signature::verify_signature_tls13;
 use openssl::pkey::PKey;
@@ -298,6 +299,13 @@ fn check(case: Case) {
     let mut c = cmsgs.iter();
     let mut s = smsgs.iter();
     let mut transcript: Vec<u8> = Vec::new();
+    // The engine's own Transcript (4-byte headers, message_hash) fed the same messages must
+    // hash the same at every point a signature or MAC covers.
+    let mut lt = Transcript::new(HeaderKind::Tls13);
+    let both = |t: &mut Vec<u8>, lt: &mut Transcript, msg: &[u8]| {
+        t.extend_from_slice(msg);
+        lt.add(HandshakeType::from(msg[0]), 0, &msg[4..]);
+    };
 
     let ch1 = c.next().unwrap();
     let ch =
@@ -340,7 +348,10 @@ fn check(case: Case) {
         );
         // RFC 8446 §4.4.1: ClientHello1 becomes message_hash(Hash(ClientHello1)).
         transcript.extend_from_slice(&message_hash(&h.hash(ch1)));
-        transcript.extend_from_slice(sh_msg);
+        lt.add(HandshakeType::ClientHello, 0, &ch1[4..]);
+        lt.replace_with_message_hash(h);
+        assert_eq!(lt.bytes(), transcript);
+        both(&mut transcript, &mut lt, sh_msg);
         let ch2_msg = c.next().unwrap();
         let ch2 = ClientHello::decode(&as_dtls_client_hello(body(
             ch2_msg,
@@ -353,15 +364,15 @@ fn check(case: Case) {
         if let Some(cookie) = super::extensions13::find::<Cookie>(hrr).unwrap() {
             assert_eq!(require::<Cookie>(&ch2.extensions), Ok(cookie));
         }
-        transcript.extend_from_slice(ch2_msg);
+        both(&mut transcript, &mut lt, ch2_msg);
         offered = ch2.extensions.clone();
         sh_msg = s.next().unwrap();
         sh = ServerHello13::decode(body(sh_msg, HandshakeType::ServerHello)).unwrap();
         assert!(!sh.is_hello_retry_request());
     } else {
-        transcript.extend_from_slice(ch1);
+        both(&mut transcript, &mut lt, ch1);
     }
-    transcript.extend_from_slice(sh_msg);
+    both(&mut transcript, &mut lt, sh_msg);
     assert_eq!(sh.legacy_session_id_echo, ch.session_id);
     assert_eq!(
         check_permitted(&sh.extensions, ExtensionContext::ServerHello),
@@ -399,7 +410,7 @@ fn check(case: Case) {
         ),
         Ok(())
     );
-    transcript.extend_from_slice(ee_msg);
+    both(&mut transcript, &mut lt, ee_msg);
 
     let mut next = s.next().unwrap();
     if case.client.is_some() {
@@ -411,7 +422,7 @@ fn check(case: Case) {
             check_permitted(&cr.extensions, ExtensionContext::CertificateRequest),
             Ok(())
         );
-        transcript.extend_from_slice(next);
+        both(&mut transcript, &mut lt, next);
         next = s.next().unwrap();
     }
 
@@ -419,11 +430,12 @@ fn check(case: Case) {
     let cert = Certificate13::decode(body(next, HandshakeType::Certificate), 8).unwrap();
     assert!(cert.context.is_empty());
     assert_eq!(cert.chain()[0], &server_leaf[..]);
-    transcript.extend_from_slice(next);
+    both(&mut transcript, &mut lt, next);
 
     // The server's CertificateVerify over Hash(transcript so far), checked by our 1.3 rules.
     let cv_msg = s.next().unwrap();
     let cv = DigitallySigned::decode(body(cv_msg, HandshakeType::CertificateVerify)).unwrap();
+    assert_eq!(lt.hash(h), h.hash(&transcript));
     let content = certificate_verify_content(Role::Server, &h.hash(&transcript));
     assert_eq!(
         verify_signature_tls13(&server_leaf, cv.scheme, &content, &cv.signature),
@@ -433,7 +445,7 @@ fn check(case: Case) {
     );
     let wrong = certificate_verify_content(Role::Client, &h.hash(&transcript));
     assert!(verify_signature_tls13(&server_leaf, cv.scheme, &wrong, &cv.signature).is_err());
-    transcript.extend_from_slice(cv_msg);
+    both(&mut transcript, &mut lt, cv_msg);
 
     let finished_ok = |msg: &[u8], secret: &[u8], transcript: &[u8]| {
         let fin = Finished13::decode(body(msg, HandshakeType::Finished), h.output_len()).unwrap();
@@ -442,16 +454,17 @@ fn check(case: Case) {
     };
     let fin = s.next().unwrap();
     finished_ok(fin, &cap.server_hs_secret, &transcript);
-    transcript.extend_from_slice(fin);
+    both(&mut transcript, &mut lt, fin);
 
     if let Some(client) = &case.client {
         let client_leaf = leaf_der(&client.cert_pem);
         let cert_msg = c.next().unwrap();
         let cert = Certificate13::decode(body(cert_msg, HandshakeType::Certificate), 8).unwrap();
         assert_eq!(cert.chain()[0], &client_leaf[..]);
-        transcript.extend_from_slice(cert_msg);
+        both(&mut transcript, &mut lt, cert_msg);
         let cv_msg = c.next().unwrap();
         let cv = DigitallySigned::decode(body(cv_msg, HandshakeType::CertificateVerify)).unwrap();
+        assert_eq!(lt.hash(h), h.hash(&transcript));
         let content = certificate_verify_content(Role::Client, &h.hash(&transcript));
         assert_eq!(
             verify_signature_tls13(&client_leaf, cv.scheme, &content, &cv.signature),
@@ -459,9 +472,11 @@ fn check(case: Case) {
             "client scheme {:04x}",
             cv.scheme
         );
-        transcript.extend_from_slice(cv_msg);
+        both(&mut transcript, &mut lt, cv_msg);
     }
     let fin = c.next().unwrap();
+    assert_eq!(lt.hash(h), h.hash(&transcript));
+    assert_eq!(lt.bytes(), transcript);
     finished_ok(fin, &cap.client_hs_secret, &transcript);
     assert!(c.next().is_none());
 }
