@@ -446,8 +446,9 @@ pub fn check_permitted(exts: &Extensions, ctx: ExtensionContext) -> Result<(), D
 }
 
 /// Refuses extensions in a response that the request did not carry (RFC 8446 §4.2:
-/// unsupported_extension). `ctx` is the response's message; a HelloRetryRequest may add a
-/// cookie unasked (RFC 8446 §4.1.4).
+/// unsupported_extension). `offered` is the ClientHello's block for a server message (and for
+/// a server CertificateEntry), the CertificateRequest's for a client CertificateEntry. `ctx` is
+/// the response's message; a HelloRetryRequest may add a cookie unasked (RFC 8446 §4.1.4).
 pub fn check_solicited(
     received: &Extensions,
     offered: &Extensions,
