@@ -26,6 +26,22 @@ pub enum ExtensionsError {
     Duplicate,
 }
 
+/// Up to this many extensions, duplicates are found by scanning the list.
+const LINEAR_DUP_CHECK: usize = 16;
+
+/// Sets the bit of `typ`; true if it was already set.
+fn mark(seen: &mut [u64], typ: u16) -> bool {
+    let (word, bit) = (usize::from(typ >> 6), 1u64 << (typ & 63));
+    match seen.get_mut(word) {
+        Some(w) => {
+            let was = *w & bit != 0;
+            *w |= bit;
+            was
+        }
+        None => false, // 2^16 bits always cover a u16.
+    }
+}
+
 impl Extensions {
     /// Decodes an optional extension block (absent when the hello ends before it).
     pub fn read_block(r: &mut Reader<'_>) -> Result<Self, ExtensionsError> {
@@ -40,10 +56,24 @@ impl Extensions {
     pub fn read_required(r: &mut Reader<'_>) -> Result<Self, ExtensionsError> {
         let mut block = r.sub16().ok_or(ExtensionsError::Malformed)?;
         let mut list: Vec<Extension> = Vec::new();
+        // Duplicate check: a linear scan for the usual few extensions, a bitset over all 2^16
+        // types past that, so a block of thousands of empty extensions costs linear time.
+        let mut seen: Vec<u64> = Vec::new();
         while !block.is_empty() {
             let typ = ExtensionType::read(&mut block).ok_or(ExtensionsError::Malformed)?;
             let data = block.vec16().ok_or(ExtensionsError::Malformed)?;
-            if list.iter().any(|e| e.typ == typ) {
+            let dup = if list.len() < LINEAR_DUP_CHECK {
+                list.iter().any(|e| e.typ == typ)
+            } else {
+                if seen.is_empty() {
+                    seen = vec![0u64; 1 << 10];
+                    for e in &list {
+                        mark(&mut seen, e.typ.get());
+                    }
+                }
+                mark(&mut seen, typ.get())
+            };
+            if dup {
                 return Err(ExtensionsError::Duplicate);
             }
             list.push(Extension {
@@ -233,6 +263,47 @@ mod tests {
         assert_eq!(
             Extensions::read_block(&mut Reader::new(&buf)),
             Err(ExtensionsError::Duplicate)
+        );
+    }
+
+    #[test]
+    fn many_extensions_cost_linear_time_and_duplicates_are_found() {
+        let block = |types: &mut dyn Iterator<Item = u16>| {
+            let mut b = vec![0, 0];
+            for t in types {
+                b.extend_from_slice(&t.to_be_bytes());
+                b.extend_from_slice(&[0, 0]);
+            }
+            let len = (b.len() - 2) as u16;
+            b[..2].copy_from_slice(&len.to_be_bytes());
+            b
+        };
+        // The largest block: 16383 distinct empty extensions (this took over a second in a
+        // debug build with a quadratic check).
+        let b = block(&mut (0..16383u16));
+        let t = std::time::Instant::now();
+        let e = Extensions::read_required(&mut Reader::new(&b)).unwrap();
+        assert_eq!(e.0.len(), 16383);
+        assert!(t.elapsed() < std::time::Duration::from_millis(500));
+        // A duplicate found by the scan, and ones found by the bitset (early and late types).
+        for types in [
+            vec![1, 2, 1],
+            (0..40).chain([3]).collect(),
+            (0..40).chain([39]).collect(),
+        ] {
+            let b = block(&mut types.into_iter());
+            assert_eq!(
+                Extensions::read_required(&mut Reader::new(&b)),
+                Err(ExtensionsError::Duplicate)
+            );
+        }
+        let b = block(&mut (0..40).chain([0xffff, 0xfffe]));
+        assert_eq!(
+            Extensions::read_required(&mut Reader::new(&b))
+                .unwrap()
+                .0
+                .len(),
+            42
         );
     }
 

@@ -417,7 +417,10 @@ pub fn permitted(typ: ExtensionType, ctx: ExtensionContext) -> Option<bool> {
         T::EarlyData => &[C::EncryptedExtensions, C::NewSessionTicket],
         T::Cookie => &[C::HelloRetryRequest],
         T::SupportedVersions | T::KeyShare => &[C::ServerHello, C::HelloRetryRequest],
-        T::ConnectionId => &[C::ServerHello],
+        // IANA registers connection_id for CH and SH in 1.3 (RFC 9146 §10.1), and RFC 9147
+        // does not say more; an EncryptedExtensions copy is accepted too, as some stacks
+        // negotiate it there.
+        T::ConnectionId => &[C::ServerHello, C::EncryptedExtensions],
         T::PskKeyExchangeModes | T::PostHandshakeAuth => &[],
         // TLS 1.2 only: never valid outside a ClientHello in 1.3.
         T::EcPointFormats
@@ -443,8 +446,9 @@ pub fn check_permitted(exts: &Extensions, ctx: ExtensionContext) -> Result<(), D
 }
 
 /// Refuses extensions in a response that the request did not carry (RFC 8446 §4.2:
-/// unsupported_extension). `ctx` is the response's message; a HelloRetryRequest may add a
-/// cookie unasked (RFC 8446 §4.1.4).
+/// unsupported_extension). `offered` is the ClientHello's block for a server message (and for
+/// a server CertificateEntry), the CertificateRequest's for a client CertificateEntry. `ctx` is
+/// the response's message; a HelloRetryRequest may add a cookie unasked (RFC 8446 §4.1.4).
 pub fn check_solicited(
     received: &Extensions,
     offered: &Extensions,

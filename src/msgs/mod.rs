@@ -10,3 +10,5 @@ pub mod handshake;
 pub mod handshake13;
 pub mod record;
 pub mod record13;
+#[cfg(test)]
+mod tests13_openssl;

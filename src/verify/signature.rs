@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn tls13_certificate_verify_end_to_end() {
         use crate::msgs::handshake13::{certificate_verify_content, DigitallySigned};
-        use crate::Role;
+        use crate::types::Role;
         let peer_offered = [0x0401, 0x0403, 0x0503, 0x0804, 0x0805, 0x0806, 0x0807];
         for (cert, key, want) in [
             (testdata::P256_CERT, testdata::P256_PKCS8, 0x0403),
