@@ -5,6 +5,7 @@
 pub mod aead;
 pub mod hash;
 pub mod hkdf;
+pub mod kem;
 pub mod kx;
 pub mod prf;
 pub mod rng;

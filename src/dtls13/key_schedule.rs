@@ -640,6 +640,42 @@ mod tests {
         assert!(exp.export(&[b'x'; 249], b"", &mut [0u8; 16]).is_ok());
     }
 
+    /// The pieces fit: a DTLS 1.3 handshake secret's keys drive record protection, the client's
+    /// keys open what the client sealed, and the server's do not.
+    #[test]
+    fn traffic_keys_drive_record_protection() {
+        use crate::msgs::enums::ContentType;
+        use crate::msgs::record13::{Header13, RecordCursor};
+        use crate::record::protect13::{Open13Error, RecordCipher13};
+        let kdf = Kdf::dtls13(HashAlg::Sha384);
+        let hs = EarlySecret::new(kdf).handshake_secret(&[9; 64]).unwrap();
+        let th = HashAlg::Sha384.hash(b"ClientHello..ServerHello");
+        let cipher = |t: &TrafficSecret| {
+            let k = t.traffic_keys(AeadAlg::Aes256Gcm).unwrap();
+            RecordCipher13::new(k.aead, &k.key, &k.iv, &k.sn_key).unwrap()
+        };
+        let c = hs.client_handshake_traffic_secret(&th).unwrap();
+        let s = hs.server_handshake_traffic_secret(&th).unwrap();
+        let (mut tx, mut rx, mut wrong) = (cipher(&c), cipher(&c), cipher(&s));
+        let mut rec = vec![0u8; 8 + RecordCipher13::overhead(0)];
+        rec[RecordCipher13::header_len()..][..8].copy_from_slice(b"Finished");
+        let n = tx
+            .seal(2, 0, ContentType::Handshake, &mut rec, 8, 0)
+            .unwrap();
+        assert_eq!(n, rec.len());
+        let span = RecordCursor::new(0).next(&rec).unwrap();
+        let Header13::Ciphertext(h) = span.header else {
+            panic!("{span:?}")
+        };
+        let mut copy = rec.clone();
+        let (hdr, body) = span.split_mut(&mut copy).unwrap();
+        assert_eq!(wrong.open(&h, hdr, body, None), Err(Open13Error::Drop));
+        let (hdr, body) = span.split_mut(&mut rec).unwrap();
+        let o = rx.open(&h, hdr, body, None).unwrap();
+        assert_eq!((o.content_type, o.seq), (ContentType::Handshake, 0));
+        assert_eq!(&body[o.range], b"Finished");
+    }
+
     #[test]
     fn debug_never_prints_secrets() {
         let early = EarlySecret::new(TLS13);

@@ -36,7 +36,7 @@ pub fn is_unified_header(first_byte: u8) -> bool {
 }
 
 /// Whether a DTLSPlaintext record of this content type is valid in DTLS 1.3: alert, handshake
-/// and ack only (RFC 9147 §4.1). Records of any other type are rejected "as if [they] had failed
+/// and ack only (RFC 9147 §4.1). Records of any other type are rejected "as if it had failed
 /// deprotection" (dropped); the parser still frames them as DTLS 1.2 records so that the rest of
 /// the datagram stays readable.
 pub fn is_plaintext13_type(ct: ContentType) -> bool {

@@ -592,6 +592,34 @@ mod tests {
         assert!(c.mask(&[0u8; 15]).is_none());
     }
 
+    /// Random datagrams through the parser and `open`: no panic, every failure a counted drop.
+    #[test]
+    fn random_records_never_panic() {
+        let mut rng = crate::crypto::rng::Rng::seeded(4);
+        let mut rx = cipher(AeadAlg::Chacha20Poly1305, 32);
+        let mut dg = [0u8; 80];
+        let mut opened = 0;
+        for _ in 0..5_000 {
+            rng.fill(&mut dg).unwrap();
+            dg[0] = 0x20 | (dg[0] & 0x0f);
+            let len = 1 + dg[79] as usize % 79;
+            let dg = &mut dg[..len];
+            let mut cur = RecordCursor::new(0);
+            while let Some(span) = cur.next(dg) {
+                if let crate::msgs::record13::Header13::Ciphertext(h) = span.header {
+                    let (hdr, body) = span.split_mut(dg).unwrap();
+                    assert_eq!(
+                        rx.open(&h, hdr, body, Some(rng.next_u32().into())),
+                        Err(Open13Error::Drop)
+                    );
+                    opened += 1;
+                }
+            }
+        }
+        assert!(opened > 1_000, "{opened}");
+        assert_eq!(rx.auth_failures(), opened);
+    }
+
     #[test]
     fn gcm_stops_sealing_at_its_block_budget() {
         let mut gcm = cipher(AeadAlg::Aes128Gcm, 16);
