@@ -238,6 +238,17 @@ pub fn record12(content_type: u8, epoch: u16, seq: u64, payload: &[u8]) -> Vec<u
 // ---------------------------------------------------------------------------------------------
 // The pair.
 
+/// The client is end A, the server end B: lets tests that think in roles pass a `Role` where
+/// a `Side` is expected.
+impl From<Role> for Side {
+    fn from(role: Role) -> Side {
+        match role {
+            Role::Client => CLIENT,
+            Role::Server => SERVER,
+        }
+    }
+}
+
 /// Decides the fate of a datagram before it enters the link: it gets the sending side, the
 /// per-side index of the datagram and the datagram, and returns what to put on the link
 /// instead (nothing to drop it, several to inject records ahead of it).
@@ -362,14 +373,16 @@ impl Pair {
         (self.client, self.server)
     }
 
-    pub fn conn(&mut self, side: Side) -> &mut Connection {
+    pub fn conn(&mut self, side: impl Into<Side>) -> &mut Connection {
+        let side: Side = side.into();
         match side {
             Side::A => &mut self.client,
             Side::B => &mut self.server,
         }
     }
 
-    pub fn log(&mut self, side: Side) -> &mut Log {
+    pub fn log(&mut self, side: impl Into<Side>) -> &mut Log {
+        let side: Side = side.into();
         match side {
             Side::A => &mut self.c,
             Side::B => &mut self.s,
@@ -377,7 +390,8 @@ impl Pair {
     }
 
     /// Drop counters of `side`.
-    pub fn drops(&self, side: Side) -> DropCounts {
+    pub fn drops(&self, side: impl Into<Side>) -> DropCounts {
+        let side: Side = side.into();
         match side {
             Side::A => self.client.stats().dropped,
             Side::B => self.server.stats().dropped,
@@ -385,7 +399,8 @@ impl Pair {
     }
 
     /// Datagrams `side` emitted so far.
-    pub fn sent(&self, side: Side) -> usize {
+    pub fn sent(&self, side: impl Into<Side>) -> usize {
+        let side: Side = side.into();
         match side {
             Side::A => self.c.sent.len(),
             Side::B => self.s.sent.len(),
@@ -393,7 +408,8 @@ impl Pair {
     }
 
     /// Flight retransmissions `side` made so far.
-    pub fn retransmissions(&self, side: Side) -> u64 {
+    pub fn retransmissions(&self, side: impl Into<Side>) -> u64 {
+        let side: Side = side.into();
         match side {
             Side::A => self.client.stats().retransmissions,
             Side::B => self.server.stats().retransmissions,
@@ -401,7 +417,8 @@ impl Pair {
     }
 
     /// Polls every datagram `side` has to send, without putting them on the link.
-    pub fn take(&mut self, side: Side) -> Vec<Vec<u8>> {
+    pub fn take(&mut self, side: impl Into<Side>) -> Vec<Vec<u8>> {
+        let side: Side = side.into();
         let now = self.now;
         let out = match poll_all(self.conn(side), now) {
             Ok(out) => out,
@@ -415,7 +432,8 @@ impl Pair {
     }
 
     /// `from` sends `data` as one record; returns its datagram without delivering it.
-    pub fn seal(&mut self, from: Side, data: &[u8]) -> Vec<u8> {
+    pub fn seal(&mut self, from: impl Into<Side>, data: &[u8]) -> Vec<u8> {
+        let from: Side = from.into();
         self.conn(from).send(data).unwrap();
         let mut d = self.take(from);
         assert_eq!(d.len(), 1, "one record, one datagram");
@@ -426,7 +444,8 @@ impl Pair {
     /// time, bypassing the link, and returns how many. Unlike `step`, it reads neither events
     /// nor application data, so tests can see what the receiver holds; a fatal error is
     /// recorded in the receiver's log.
-    pub fn transfer(&mut self, from: Side) -> usize {
+    pub fn transfer(&mut self, from: impl Into<Side>) -> usize {
+        let from: Side = from.into();
         let to = from.other();
         let now = self.now;
         let datagrams = self.take(from);
@@ -458,7 +477,8 @@ impl Pair {
     }
 
     /// Moves `side`'s pending events and application records into its log.
-    pub fn collect(&mut self, side: Side) {
+    pub fn collect(&mut self, side: impl Into<Side>) {
+        let side: Side = side.into();
         let now = self.now;
         let mut app = [0u8; 4096];
         while let Some(ev) = self.conn(side).poll_event() {
@@ -471,14 +491,23 @@ impl Pair {
     }
 
     /// Every application record `side` received and nobody took yet.
-    pub fn recv_all(&mut self, side: Side) -> Vec<Vec<u8>> {
+    pub fn recv_all(&mut self, side: impl Into<Side>) -> Vec<Vec<u8>> {
+        let side: Side = side.into();
         self.collect(side);
         std::mem::take(&mut self.log(side).app)
     }
 
+    /// `handle_datagram` on `to` at the current time and nothing else: events and application
+    /// data stay in the connection, and an error is only returned.
+    pub fn feed_raw(&mut self, to: impl Into<Side>, d: &[u8]) -> Result<(), Error> {
+        let now = self.now;
+        self.conn(to).handle_datagram(now, d)
+    }
+
     /// Feeds one datagram to `to` at the current time, bypassing the link (to inject forged
     /// or replayed datagrams), recording a fatal error and collecting what it produced.
-    pub fn feed(&mut self, to: Side, d: &[u8]) -> Result<(), Error> {
+    pub fn feed(&mut self, to: impl Into<Side>, d: &[u8]) -> Result<(), Error> {
+        let to: Side = to.into();
         let now = self.now;
         let r = self.conn(to).handle_datagram(now, d);
         if let Err(e) = &r {
@@ -589,7 +618,13 @@ impl Pair {
 
     /// `from` sends `data` as one record, and the pair runs until the other side received a
     /// record, within `limit_ms`; returns what it received (and clears it from the log).
-    pub fn send_and_recv(&mut self, from: Side, data: &[u8], limit_ms: u64) -> Vec<Vec<u8>> {
+    pub fn send_and_recv(
+        &mut self,
+        from: impl Into<Side>,
+        data: &[u8],
+        limit_ms: u64,
+    ) -> Vec<Vec<u8>> {
+        let from: Side = from.into();
         let to = from.other();
         self.conn(from).send(data).unwrap();
         let until = self.now + limit_ms;
