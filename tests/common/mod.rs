@@ -9,4 +9,5 @@ pub mod fixtures;
 pub mod link;
 pub mod ossl;
 pub mod pair;
+pub mod udp_engine;
 pub mod udp_peer;
