@@ -207,12 +207,15 @@ pub fn new_server(cfg: Arc<Config>, now: u64) -> Connection {
 /// Every datagram `conn` has to send at `now`, or its error.
 pub fn poll_all(conn: &mut Connection, now: u64) -> Result<Vec<Vec<u8>>, Error> {
     let mut out = Vec::new();
-    let mut buf = [0u8; 2048];
+    let mut buf = vec![0u8; 2048];
     // Bounded: a flight is a handful of datagrams, application data one per record.
     for _ in 0..4096 {
-        match conn.poll_transmit(now, &mut buf)? {
-            Some(n) => out.push(buf[..n].to_vec()),
-            None => return Ok(out),
+        match conn.poll_transmit(now, &mut buf) {
+            Ok(Some(n)) => out.push(buf[..n].to_vec()),
+            Ok(None) => return Ok(out),
+            // The item stays queued: retry with room for it.
+            Err(Error::BufferTooSmall { needed }) => buf.resize(needed, 0),
+            Err(e) => return Err(e),
         }
     }
     panic!("poll_transmit never ran dry");
