@@ -6,6 +6,7 @@
 
 pub mod alloc;
 pub mod fixtures;
+pub mod hostile;
 pub mod link;
 pub mod ossl;
 pub mod pair;
