@@ -28,8 +28,10 @@
 
 use super::fixtures::fixture;
 use super::link::{Link, LinkConfig, Side};
+use dtls_proto::server::{ServerFrontDoor, Verdict};
 use dtls_proto::stats::DropCounts;
 use dtls_proto::*;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A protocol version the engine tests run for.
@@ -74,7 +76,7 @@ macro_rules! __each_version {
 #[macro_export]
 macro_rules! __version_list {
     ([$(($f:ident, $v:ident))*]) => {
-        &[$($crate::common::pair::Version::$v),*]
+        &[$(Version::$v),*]
     };
 }
 
@@ -85,7 +87,7 @@ macro_rules! __version_cases {
         $(
             #[test]
             fn $f() {
-                super::$name($crate::common::pair::Version::$v)
+                super::$name(super::Version::$v)
             }
         )*
     };
@@ -93,7 +95,7 @@ macro_rules! __version_cases {
 
 /// One `#[test]` per enabled version for each named `fn name(v: Version)`: a module `name`
 /// (modules and functions live in different namespaces) with tests `v12` (and `v13` once
-/// enabled), so a failure reads `name::v12`.
+/// enabled), so a failure reads `name::v12`. `Version` must be in scope where it is used.
 #[macro_export]
 macro_rules! version_tests {
     ($($name:ident),* $(,)?) => {
@@ -238,8 +240,47 @@ pub fn record12(content_type: u8, epoch: u16, seq: u64, payload: &[u8]) -> Vec<u
     r
 }
 
+/// A short description of a datagram for traces: its records' content types, epochs and, for
+/// plaintext handshake records, message types and fragment offsets (DTLS 1.2 headers).
+pub fn describe_datagram(d: &[u8]) -> String {
+    let mut out = Vec::new();
+    let mut rest = d;
+    while rest.len() >= 13 {
+        let (ct, epoch) = (rest[0], u16::from_be_bytes([rest[3], rest[4]]));
+        let len = usize::from(u16::from_be_bytes([rest[11], rest[12]]));
+        let body = rest.get(13..13 + len).unwrap_or(&[]);
+        let what = match (ct, epoch) {
+            (22, 0) if body.len() >= 12 => {
+                let off = u32::from_be_bytes([0, body[6], body[7], body[8]]);
+                format!("hs{}@{}", body[0], off)
+            }
+            (20, _) => "ccs".into(),
+            (21, 0) => "alert".into(),
+            (22, _) => format!("hs/e{epoch}"),
+            (21, _) => format!("alert/e{epoch}"),
+            (23, _) => format!("app/e{epoch}"),
+            _ => format!("ct{ct}"),
+        };
+        out.push(what);
+        rest = rest.get(13 + len..).unwrap_or(&[]);
+    }
+    format!("{}B [{}]", d.len(), out.join(" "))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The pair.
+
+/// A stateless front door in front of the server (`ServerFrontDoor::prefilter`): until it
+/// accepts a ClientHello, the server does not exist; the accepted datagram creates it (at
+/// that time) and is its first input.
+pub struct Gate {
+    pub door: ServerFrontDoor,
+    cfg: Arc<Config>,
+    /// When the door accepted, i.e. when the server was created.
+    pub accepted_at: Option<u64>,
+    /// Verdicts so far: "drop", "reply", "accept".
+    pub verdicts: BTreeMap<&'static str, u64>,
+}
 
 /// The client is end A, the server end B: lets tests that think in roles pass a `Role` where
 /// a `Side` is expected.
@@ -313,6 +354,11 @@ pub struct Pair {
     pub max_datagram: usize,
     pub tamper: Option<Tamper>,
     pub iterations: u64,
+    /// A front door ahead of the server (see `Pair::with_front_door`).
+    pub gate: Option<Gate>,
+    /// A timeline of the run when `Some` (see `Pair::traced`): every datagram sent and what
+    /// the link did to it, every delivery, timer, error and Connected.
+    pub trace: Option<Vec<String>>,
 }
 
 impl Pair {
@@ -333,6 +379,52 @@ impl Pair {
             max_datagram: 0,
             tamper: None,
             iterations: 0,
+            gate: None,
+            trace: None,
+        }
+    }
+
+    /// Like `new`, with the server behind a stateless front door: the server connection is
+    /// created (at that time) when the door accepts a ClientHello with a valid cookie.
+    pub fn with_front_door(ccfg: Arc<Config>, scfg: Arc<Config>, link: LinkConfig) -> Pair {
+        let mut p = Pair::new(ccfg, scfg.clone(), link);
+        p.gate = Some(Gate {
+            door: ServerFrontDoor::new(scfg.clone()),
+            cfg: scfg,
+            accepted_at: None,
+            verdicts: BTreeMap::new(),
+        });
+        p
+    }
+
+    /// Keeps a timeline of the run in `trace`.
+    pub fn traced(mut self) -> Pair {
+        self.trace = Some(Vec::new());
+        self
+    }
+
+    fn note(&mut self, what: impl FnOnce() -> String) {
+        let now = self.now;
+        if let Some(t) = &mut self.trace {
+            t.push(format!("{now:>7} {}", what()));
+        }
+    }
+
+    /// Whether the server exists: always, unless a front door has not accepted yet.
+    pub fn server_started(&self) -> bool {
+        !matches!(&self.gate, Some(g) if g.accepted_at.is_none())
+    }
+
+    fn live(&self, side: Side) -> bool {
+        side == CLIENT || self.server_started()
+    }
+
+    fn record_error(&mut self, side: Side, e: Error) {
+        self.note(|| format!("{side:?} FAILED {e:?}"));
+        let now = self.now;
+        let log = self.log(side);
+        if log.error.is_none() {
+            log.error = Some((now, e));
         }
     }
 
@@ -454,9 +546,7 @@ impl Pair {
         let datagrams = self.take(from);
         for d in &datagrams {
             if let Err(e) = self.conn(to).handle_datagram(now, d) {
-                if self.log(to).error.is_none() {
-                    self.log(to).error = Some((now, e));
-                }
+                self.record_error(to, e);
             }
         }
         datagrams.len()
@@ -465,6 +555,9 @@ impl Pair {
     /// Flushes both sides' output onto the link and collects events and application data.
     pub fn pump(&mut self) {
         for side in [CLIENT, SERVER] {
+            if !self.live(side) {
+                continue;
+            }
             let first_index = self.log(side).sent.len();
             for (k, d) in self.take(side).into_iter().enumerate() {
                 let to_send = match self.tamper.as_mut() {
@@ -472,10 +565,63 @@ impl Pair {
                     None => vec![d],
                 };
                 for d in to_send {
-                    self.link.send(self.now, side, d);
+                    self.send_on_link(side, d);
                 }
             }
             self.collect(side);
+        }
+    }
+
+    /// Puts a datagram on the link, noting in the trace what the link did with it.
+    fn send_on_link(&mut self, from: Side, d: Vec<u8>) {
+        if self.trace.is_none() {
+            self.link.send(self.now, from, d);
+            return;
+        }
+        let before = self.link.stats();
+        let desc = describe_datagram(&d);
+        self.link.send(self.now, from, d);
+        let after = self.link.stats();
+        let mut fate = Vec::new();
+        for (n, what) in [
+            (after.lost - before.lost, "LOST"),
+            (after.oversize - before.oversize, "OVERSIZE"),
+            (after.corrupted - before.corrupted, "corrupted"),
+            (after.duplicated - before.duplicated, "duplicated"),
+            (after.reordered - before.reordered, "held back"),
+        ] {
+            if n > 0 {
+                fate.push(what);
+            }
+        }
+        self.note(|| format!("{from:?} sends {desc} {}", fate.join(" ")));
+    }
+
+    /// A datagram the link delivers to the server while a front door stands before it:
+    /// answered, dropped, or accepted (which creates the server). Returns whether the
+    /// server should now take it.
+    fn admit(&mut self, d: &[u8]) -> bool {
+        let now = self.now;
+        let Some(gate) = self.gate.as_mut().filter(|g| g.accepted_at.is_none()) else {
+            return true;
+        };
+        let mut reply = [0u8; 512];
+        match gate.door.prefilter(now, CLIENT_ADDR, d, &mut reply) {
+            Verdict::Drop => {
+                *gate.verdicts.entry("drop").or_default() += 1;
+                false
+            }
+            Verdict::Reply(n) => {
+                *gate.verdicts.entry("reply").or_default() += 1;
+                self.send_on_link(SERVER, reply[..n].to_vec());
+                false
+            }
+            Verdict::Accept => {
+                *gate.verdicts.entry("accept").or_default() += 1;
+                gate.accepted_at = Some(now);
+                self.server = new_server(gate.cfg.clone(), now);
+                true
+            }
         }
     }
 
@@ -485,6 +631,9 @@ impl Pair {
         let now = self.now;
         let mut app = [0u8; 4096];
         while let Some(ev) = self.conn(side).poll_event() {
+            if matches!(ev, Event::Connected(_)) {
+                self.note(|| format!("{side:?} CONNECTED"));
+            }
             self.log(side).events.push((now, ev));
         }
         while let Ok(Some(n)) = self.conn(side).recv(&mut app) {
@@ -514,9 +663,7 @@ impl Pair {
         let now = self.now;
         let r = self.conn(to).handle_datagram(now, d);
         if let Err(e) = &r {
-            if self.log(to).error.is_none() {
-                self.log(to).error = Some((now, e.clone()));
-            }
+            self.record_error(to, e.clone());
         }
         self.collect(to);
         r
@@ -527,20 +674,39 @@ impl Pair {
         self.iterations += 1;
         self.pump();
         for (to, d) in self.link.deliver(self.now) {
+            self.note(|| format!("{to:?} gets {}", describe_datagram(&d)));
+            if to == SERVER && !self.admit(&d) {
+                continue;
+            }
             let _ = self.feed(to, &d);
             self.pump();
         }
         for side in [CLIENT, SERVER] {
             let now = self.now;
-            if self.conn(side).next_timeout().is_some_and(|t| t <= now) {
+            if self.live(side) && self.conn(side).next_timeout().is_some_and(|t| t <= now) {
+                self.note(|| format!("{side:?} timer"));
                 if let Err(e) = self.conn(side).handle_timeout(now) {
-                    if self.log(side).error.is_none() {
-                        self.log(side).error = Some((now, e));
-                    }
+                    self.record_error(side, e);
                 }
                 self.pump();
             }
         }
+    }
+
+    /// The earliest pending event: a delivery or either side's timer.
+    pub fn next_event(&self) -> Option<u64> {
+        let server = self
+            .server_started()
+            .then(|| self.server.next_timeout())
+            .flatten();
+        [
+            self.link.next_delivery(),
+            self.client.next_timeout(),
+            server,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs until `done` holds, the clock passes `until`, or the iteration cap is hit. Returns
@@ -556,15 +722,7 @@ impl Pair {
                 "iteration cap hit at t={}: the engine keeps asking for the same instant",
                 self.now
             );
-            let next = [
-                self.link.next_delivery(),
-                self.client.next_timeout(),
-                self.server.next_timeout(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            match next {
+            match self.next_event() {
                 Some(t) if t <= until => self.now = t.max(self.now),
                 _ => {
                     if self.now >= until {
