@@ -1,5 +1,5 @@
 //! A scripted hostile DTLS 1.2 peer, for the state-machine bug catalogue
-//! (`tests/state_machine.rs`).
+//! (`tests/engine/state_machine.rs`).
 //!
 //! A man-in-the-middle between two honest engines can drop, repeat and reorder messages, but
 //! the honest side's Finished then covers a transcript the hostile flight no longer matches:

@@ -1,7 +1,9 @@
 //! The engine test harness: one of our clients and one of our servers joined by the simulated
 //! network of `link.rs`, on a virtual clock, for a given protocol version. Every engine test
-//! (tests/engine_pair.rs, flood, limits, memory, robustness, zero_copy, secrets, and the
-//! engine-to-engine parts of the interop tests) drives its endpoints through this one loop.
+//! (tests/engine/*: engine_pair, limits, robustness, zero_copy, secrets; flood, memory, the
+//! impairment matrix, and the engine-to-engine parts of the interop tests) drives its
+//! endpoints through this one loop; `poll_all` drains an endpoint for the other drivers
+//! (the hostile peer, OpenSSL in memory).
 //!
 //! The drive loop is the one every user writes: poll every output after each mutation,
 //! deliver what the link hands over, call `handle_timeout` when a deadline passes, then jump

@@ -3,9 +3,8 @@
 //! `zeroize::Zeroizing` and explicit `Drop` impls, see src/dtls12/keys.rs, src/config.rs,
 //! src/record/protection.rs, src/cert.rs, src/srtp.rs.)
 
-mod common;
-
-use common::pair::*;
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 
 /// Every way `Debug` could print these bytes: decimal list, hex, upper-case hex.

@@ -2,9 +2,8 @@
 //! interchangeable with `send`/`poll_transmit` and `handle_datagram`/`recv` on the wire, and
 //! keeping their guarantees: order, replay protection, forgeries dropped and counted.
 
-mod common;
-
-use common::pair::*;
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 
 /// A connected instant pair, the endpoints handed out for direct use.

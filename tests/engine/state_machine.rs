@@ -28,9 +28,7 @@
 //! `server_closed_by_peer_does_not_retransmit_flight6` and
 //! `server_alert_before_its_ccs_is_plaintext`.
 
-mod common;
-
-use common::hostile::*;
+use crate::common::hostile::*;
 use dtls_proto::msgs::alert::Alert;
 use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::enums::{

@@ -2,10 +2,9 @@
 //! is dropped and counted, or refused, and the association carries on. (Also one retransmission
 //! rule that needs the same two-endpoint harness: data before Finished.)
 
-mod common;
-
-use common::fixtures::fixture;
-use common::pair::*;
+use crate::common::fixtures::fixture;
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 use std::sync::Arc;
 

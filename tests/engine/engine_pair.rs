@@ -7,10 +7,9 @@
 //! for every protocol version take the version as a parameter (`version_tests!`); the others
 //! check DTLS 1.2 rules or wire bytes.
 
-mod common;
-
-use common::link::{LinkConfig, Side};
-use common::pair::*;
+use crate::common::link::{LinkConfig, Side};
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 use std::sync::Arc;
 
@@ -1024,7 +1023,7 @@ fn no_common_alpn_protocol_fails_with_no_application_protocol(v: Version) {
 version_tests!(no_common_alpn_protocol_fails_with_no_application_protocol);
 
 // ---------------------------------------------------------------------------------------------
-// Forged plaintext handshake fragments (found by tests/robustness.rs).
+// Forged plaintext handshake fragments (found by tests/engine/robustness.rs).
 
 /// A DTLS handshake fragment (RFC 6347 §4.2.2) in an epoch-0 record.
 fn forged_fragment(

@@ -19,11 +19,9 @@
 //!   failure and never fatal: the handshake completes;
 //! - the heap the endpoints hold during a run stays bounded (a per-thread counting allocator).
 
-mod common;
-
-use common::alloc::{live, peak, reset_peak};
-use common::link::{Link, LinkConfig, Side};
-use common::pair::*;
+use crate::common::alloc::{live, peak, reset_peak};
+use crate::common::link::{Link, LinkConfig, Side};
+use crate::common::pair::*;
 use dtls_proto::*;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -34,8 +32,7 @@ use std::sync::Arc;
 // Heap accounting. Tests run on parallel threads, so live bytes are counted per thread: each run
 // creates, drives and drops its endpoints on one thread.
 
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
+// (The counting allocator is installed in main.rs, for the whole binary.)
 
 /// Most heap one handshake run (two endpoints, the link, the logs) may hold above its start.
 /// A normal run peaks far below this (see `baseline_handshake_and_transcript`); the margin
