@@ -789,10 +789,12 @@ fn structured_junk_at_connected_endpoints() {
         assert!(live() - base < JUNK_HEAP_BOUND);
     }
     assert!(r.client.is_connected() && r.server.is_connected());
+    assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
     let dropped = r.server.stats().dropped.total() + r.client.stats().dropped.total();
     assert!(dropped > 1_000, "{dropped}");
     r.c.app.clear();
     r.s.app.clear();
     r.link = Link::new(LinkConfig::default());
     exchange_app_data(&mut r);
+    assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
 }
