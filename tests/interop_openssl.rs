@@ -18,6 +18,7 @@ mod common;
 
 use common::fixtures::fixture;
 use common::ossl::{dtls_records, OsslEndpoint, OsslOptions};
+use common::pair::poll_all;
 use dtls_proto::{
     AlertDescription, CipherSuite, Config, ConfigBuilder, Connection, Error, Event, Fingerprint,
     HashAlg, NamedGroup, ProtocolVersion, Role,
@@ -396,18 +397,11 @@ impl Session {
 
     /// Sends everything our engine has queued to OpenSSL.
     fn flush_ours(&mut self) -> Result<(), Error> {
-        let mut buf = vec![0u8; BUF];
-        // Bounded: a flight is a handful of datagrams, application data one per record.
-        for _ in 0..1024 {
-            match self.ours.poll_transmit(self.now, &mut buf)? {
-                Some(n) => {
-                    self.peer.feed(&buf[..n]);
-                    self.sent.push(buf[..n].to_vec());
-                }
-                None => return Ok(()),
-            }
+        for d in poll_all(&mut self.ours, self.now)? {
+            self.peer.feed(&d);
+            self.sent.push(d);
         }
-        panic!("poll_transmit never ran dry");
+        Ok(())
     }
 
     /// Delivers everything OpenSSL has queued to our engine. Stops at our first error.
@@ -1082,8 +1076,7 @@ fn openssl_server_requiring_certificate_we_lack() {
             fired = Some(e);
             break;
         }
-        let mut buf = vec![0u8; BUF];
-        while s.ours.poll_transmit(s.now, &mut buf).unwrap().is_some() {}
+        poll_all(&mut s.ours, s.now).unwrap();
     }
     assert_eq!(
         fired,

@@ -14,17 +14,15 @@
 mod common;
 
 use common::fixtures::{fixture, fixture_arg, fixture_path};
+use common::udp_engine::UdpEngine;
 use common::udp_peer::{
-    free_udp_port, openssl_s_client_args, openssl_s_server_args, parse_keying_material,
-    recv_error_is_transient, Peer,
+    free_udp_port, openssl_s_client_args, openssl_s_server_args, parse_keying_material, Peer,
 };
 use dtls_proto::verify::VerifyError;
 use dtls_proto::{
-    AlertDescription, Certificate, CipherSuite, Config, Connection, Error, Event, NamedGroup,
-    PeerVerification, ProtocolVersion, Role, ServerFrontDoor, Verdict,
+    AlertDescription, Certificate, CipherSuite, Config, Error, Event, NamedGroup, PeerVerification,
+    ProtocolVersion,
 };
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const LABEL: &str = "EXTRACTOR-dtls_srtp";
@@ -41,244 +39,7 @@ const TIMERS: (u64, u64, u64) = (200, 1_000, 8_000);
 // ---------------------------------------------------------------------------------------------
 // Our endpoint over UDP
 
-/// Server-side acceptance: how a datagram from a new address becomes an association.
-enum Accept {
-    /// Through `ServerFrontDoor::prefilter` (stateless cookie, then a `Connection`).
-    FrontDoor(ServerFrontDoor),
-    /// A `Connection` at once; the engine answers with HelloVerifyRequest itself.
-    Direct,
-}
-
-/// One engine association on one UDP socket, driven from the test thread.
-struct UdpEngine {
-    sock: UdpSocket,
-    start: Instant,
-    /// The peer; a server learns it from the first ClientHello it accepts.
-    peer: Option<SocketAddr>,
-    conn: Option<Connection>,
-    /// Server only: the config and the acceptance mode for the first peer.
-    pending_server: Option<(Arc<Config>, Accept)>,
-    /// HelloVerifyRequests the front door sent (they are not the association's).
-    front_door_hvrs: u64,
-    events: Vec<Event>,
-    app_in: Vec<u8>,
-    tx: Vec<u8>,
-    rx: Vec<u8>,
-}
-
-/// The transport address our cookies are bound to.
-fn addr_bytes(a: SocketAddr) -> Vec<u8> {
-    a.to_string().into_bytes()
-}
-
-impl UdpEngine {
-    fn base(sock: UdpSocket) -> Self {
-        UdpEngine {
-            sock,
-            start: Instant::now(),
-            peer: None,
-            conn: None,
-            pending_server: None,
-            front_door_hvrs: 0,
-            events: Vec::new(),
-            app_in: Vec::new(),
-            tx: vec![0; 2048],
-            rx: vec![0; 65_535],
-        }
-    }
-
-    /// A client of 127.0.0.1:`port`.
-    fn client(cfg: Arc<Config>, server_name: Option<&str>, port: u16) -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind client socket");
-        let peer: SocketAddr = ([127, 0, 0, 1], port).into();
-        sock.connect(peer).expect("connect client socket");
-        let mut e = Self::base(sock);
-        let conn = Connection::new(cfg, Role::Client, server_name, e.now()).expect("client");
-        e.conn = Some(conn);
-        e.peer = Some(peer);
-        e
-    }
-
-    /// A server on an ephemeral 127.0.0.1 port (returned), waiting for its first peer.
-    fn server(cfg: Arc<Config>, front_door: bool) -> (Self, u16) {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind server socket");
-        let port = sock.local_addr().expect("local addr").port();
-        let mut e = Self::base(sock);
-        let accept = if front_door {
-            Accept::FrontDoor(ServerFrontDoor::new(cfg.clone()))
-        } else {
-            Accept::Direct
-        };
-        e.pending_server = Some((cfg, accept));
-        (e, port)
-    }
-
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
-
-    fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("no association yet")
-    }
-
-    fn conn_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("no association yet")
-    }
-
-    fn is_connected(&self) -> bool {
-        self.conn.as_ref().is_some_and(Connection::is_connected)
-    }
-
-    /// Sends everything the engine has ready.
-    fn flush(&mut self) -> Result<(), Error> {
-        let (Some(conn), Some(peer)) = (self.conn.as_mut(), self.peer) else {
-            return Ok(());
-        };
-        let now = self.start.elapsed().as_millis() as u64;
-        loop {
-            match conn.poll_transmit(now, &mut self.tx) {
-                Ok(Some(n)) => {
-                    // A lost datagram is the retransmission timer's business.
-                    let _ = self.sock.send_to(&self.tx[..n], peer);
-                }
-                Ok(None) => return Ok(()),
-                Err(Error::BufferTooSmall { needed }) => self.tx.resize(needed, 0),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// A datagram from an address with no association yet (server only).
-    fn admit(&mut self, from: SocketAddr, n: usize) -> Result<(), Error> {
-        let Some((cfg, accept)) = &self.pending_server else {
-            return Ok(());
-        };
-        let now = self.now();
-        if let Accept::FrontDoor(door) = accept {
-            let mut reply = [0u8; 512];
-            match door.prefilter(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
-                Verdict::Accept => {}
-                Verdict::Reply(len) => {
-                    self.front_door_hvrs += 1;
-                    let _ = self.sock.send_to(&reply[..len], from);
-                    return Ok(());
-                }
-                Verdict::Drop => return Ok(()),
-            }
-        }
-        let mut conn = Connection::new(cfg.clone(), Role::Server, None, now)?;
-        // Cookies (the front door's and the engine's own) are bound to this address.
-        conn.set_peer_address(&addr_bytes(from));
-        let r = conn.handle_datagram(now, &self.rx[..n]);
-        self.pending_server = None;
-        self.peer = Some(from);
-        self.conn = Some(conn);
-        self.flush()?;
-        r
-    }
-
-    /// One turn: wait up to `max_wait` (less when the engine's timer is due), feed what
-    /// arrived, run the timer, send, and collect events and application data.
-    fn pump(&mut self, max_wait: Duration) -> Result<(), Error> {
-        self.flush()?;
-        let now = self.now();
-        let wait = match self.conn.as_ref().and_then(Connection::next_timeout) {
-            Some(t) if t <= now => Duration::ZERO,
-            Some(t) => max_wait.min(Duration::from_millis(t - now)),
-            None => max_wait,
-        };
-        let mut result = Ok(());
-        if !wait.is_zero() {
-            self.sock
-                .set_read_timeout(Some(wait))
-                .expect("set_read_timeout");
-            match self.sock.recv_from(&mut self.rx) {
-                Ok((n, from)) if self.peer == Some(from) => {
-                    let now = self.now();
-                    if let Some(c) = self.conn.as_mut() {
-                        result = c.handle_datagram(now, &self.rx[..n]);
-                    }
-                }
-                Ok((n, from)) if self.peer.is_none() => result = self.admit(from, n),
-                Ok(_) => {} // Someone else: ignored.
-                Err(e) if recv_error_is_transient(&e) => {}
-                Err(e) => panic!("recv: {e}"),
-            }
-        }
-        if result.is_ok() {
-            let now = self.now();
-            if let Some(c) = self.conn.as_mut() {
-                if c.next_timeout().is_some_and(|t| now >= t) {
-                    result = c.handle_timeout(now);
-                }
-            }
-        }
-        // After a fatal error the alert for the peer may still be waiting.
-        let flushed = self.flush();
-        if let Some(c) = self.conn.as_mut() {
-            while let Some(ev) = c.poll_event() {
-                self.events.push(ev);
-            }
-            let mut buf = [0u8; 2048];
-            while let Some(n) = c.recv(&mut buf)? {
-                self.app_in.extend_from_slice(&buf[..n]);
-            }
-        }
-        result.and(flushed)
-    }
-
-    /// Pumps until `done` holds; `Err` on an engine error or when `deadline` passes.
-    fn run_until(
-        &mut self,
-        deadline: Instant,
-        what: &str,
-        done: impl Fn(&UdpEngine) -> bool,
-    ) -> Result<(), String> {
-        while !done(self) {
-            if Instant::now() >= deadline {
-                return Err(format!("timed out waiting for {what}"));
-            }
-            self.pump(Duration::from_millis(20)).map_err(|e| {
-                format!("engine failed waiting for {what}: {e} ({})", e.code_name())
-            })?;
-        }
-        Ok(())
-    }
-
-    fn handshake(&mut self, deadline: Instant) -> Result<(), String> {
-        self.run_until(deadline, "the handshake", UdpEngine::is_connected)
-    }
-
-    fn send(&mut self, data: &[u8]) {
-        self.conn_mut().send(data).expect("send");
-        self.flush().expect("flush");
-    }
-
-    fn received(&self, needle: &str) -> bool {
-        String::from_utf8_lossy(&self.app_in).contains(needle)
-    }
-
-    fn close(&mut self) {
-        self.flush().expect("flush before close");
-        self.conn_mut().close().expect("close");
-        self.flush().expect("flush close_notify");
-    }
-
-    fn export(&self) -> String {
-        let mut out = [0u8; EXPORT_LEN];
-        self.conn()
-            .export_keying_material(LABEL.as_bytes(), None, &mut out)
-            .expect("export");
-        out.iter().map(|b| format!("{b:02X}")).collect()
-    }
-
-    fn connected_events(&self) -> usize {
-        self.events
-            .iter()
-            .filter(|e| matches!(e, Event::Connected(_)))
-            .count()
-    }
-}
+// (`tests/common/udp_engine.rs`.)
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -396,7 +157,14 @@ fn check_session(ours: &mut UdpEngine, peer: &mut Peer, srtp: Option<&str>) {
     expect_output(peer, "Keying material:");
     let theirs = parse_keying_material(&peer.output()).expect("openssl keying material");
     assert_eq!(theirs.len(), 2 * EXPORT_LEN);
-    assert_eq!(ours.export(), theirs, "exported keying material differs");
+    assert_eq!(
+        ours.export(LABEL, EXPORT_LEN)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>(),
+        theirs,
+        "exported keying material differs"
+    );
 
     let out = peer.output();
     let cipher = openssl_cipher(&out).expect("openssl printed no cipher");
@@ -419,8 +187,10 @@ fn check_session(ours: &mut UdpEngine, peer: &mut Peer, srtp: Option<&str>) {
     ours.send(b"hello from dtls-proto\n");
     expect_output(peer, "hello from dtls-proto");
     peer.write_stdin(b"hello from openssl\n");
-    ours.run_until(d, "openssl's data", |e| e.received("hello from openssl"))
-        .unwrap();
+    ours.run_until(d, "openssl's data", |e| {
+        e.received_text("hello from openssl")
+    })
+    .unwrap();
     assert_eq!(ours.app_in, b"hello from openssl\n");
 }
 

@@ -19,78 +19,22 @@
 //! keep their grown rings (about 6.4 KiB): that figure is asserted with a margin, so that any
 //! growth fails. Where the bytes go: see docs/performance.md.
 
+mod common;
+
+use common::alloc::{allocs, live};
+use common::link::LinkConfig;
+use common::pair::{builder, Pair, Version, CLIENT, SERVER};
 use dtls_proto::{
     CipherSuite, Config, Connection, HashAlg, NamedGroup, Role, ServerFrontDoor, Verdict,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 
 // ---------------------------------------------------------------------------------------------
 // Counting allocator (per thread)
 // ---------------------------------------------------------------------------------------------
 
-struct Counting;
-
-thread_local! {
-    // Const-initialised, no destructor: usable from inside the allocator without allocating.
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn on_alloc(bytes: usize) {
-    let _ = LIVE.try_with(|l| l.set(l.get() + bytes as i64));
-    let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-}
-
-fn on_free(bytes: usize) {
-    let _ = LIVE.try_with(|l| l.set(l.get() - bytes as i64));
-}
-
-// SAFETY: forwards every call to `System` unchanged; the counters do not affect results.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            on_alloc(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            on_alloc(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        on_free(layout.size());
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            // A growing buffer is an allocation as far as the hot path is concerned.
-            on_free(layout.size());
-            on_alloc(new_size);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> i64 {
-    LIVE.with(Cell::get)
-}
-
-fn allocs() -> u64 {
-    ALLOCS.with(Cell::get)
-}
+static ALLOC: common::alloc::Counting = common::alloc::Counting;
 
 /// Live bytes each element held: drop them all and see how much heap comes back (the
 /// vector's own storage excluded).
@@ -132,7 +76,7 @@ fn setup(cookie: bool) -> Setup {
     let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
     let groups = [NamedGroup::Secp256r1];
     Setup {
-        client: Config::builder()
+        client: builder(Version::V12)
             .peer_fingerprint(scert.fingerprint(HashAlg::Sha256))
             .certificate(ccert.clone())
             .cipher_suites(&suites)
@@ -141,7 +85,7 @@ fn setup(cookie: bool) -> Setup {
             .rng_seed(1)
             .build()
             .unwrap(),
-        server: Config::builder()
+        server: builder(Version::V12)
             .peer_fingerprint(ccert.fingerprint(HashAlg::Sha256))
             .certificate(scert)
             .cipher_suites(&suites)
@@ -156,66 +100,50 @@ fn setup(cookie: bool) -> Setup {
 
 const PEER: &[u8] = b"192.0.2.1:50000";
 
-struct Pair {
+/// Boxed, as a server's map of associations holds them.
+struct Boxed {
     client: Box<Connection>,
     server: Box<Connection>,
 }
 
 impl Setup {
+    /// The harness's pair on an instant link, for endpoints as `Boxed` creates them.
     fn start(&self) -> Pair {
         let client = Connection::new(self.client.clone(), Role::Client, None, 0).unwrap();
         let mut server = Connection::new(self.server.clone(), Role::Server, None, 0).unwrap();
         server.set_peer_address(PEER);
-        Pair {
+        let link = LinkConfig {
+            latency_ms: 0,
+            ..Default::default()
+        };
+        Pair::from_connections(client, server, link)
+    }
+
+    fn boxed(p: Pair) -> Boxed {
+        let (client, server) = p.into_connections();
+        Boxed {
             client: Box::new(client),
             server: Box::new(server),
         }
     }
 
     /// A complete handshake, events drained.
-    fn connected(&self) -> Pair {
+    fn connected(&self) -> Boxed {
         let mut p = self.start();
-        let mut buf = [0u8; 1500];
-        for _ in 0..16 {
-            while let Some(n) = p.client.poll_transmit(0, &mut buf).unwrap() {
-                p.server.handle_datagram(0, &buf[..n]).unwrap();
-            }
-            while let Some(n) = p.server.poll_transmit(0, &mut buf).unwrap() {
-                p.client.handle_datagram(0, &buf[..n]).unwrap();
-            }
-            if p.client.is_connected() && p.server.is_connected() {
-                break;
-            }
-        }
-        assert!(p.client.is_connected() && p.server.is_connected());
-        while p.client.poll_event().is_some() {}
-        while p.server.poll_event().is_some() {}
-        p
+        p.handshake(10_000);
+        Setup::boxed(p)
     }
 
     /// The server has sent its first flight (ServerHello .. ServerHelloDone) and the client
     /// its answer (Certificate .. Finished); neither has received the other's latest.
-    fn mid_handshake(&self) -> Pair {
+    fn mid_handshake(&self) -> Boxed {
         let mut p = self.start();
-        let mut buf = [0u8; 1500];
-        let mut flight = Vec::new();
-        while let Some(n) = p.client.poll_transmit(0, &mut buf).unwrap() {
-            p.server.handle_datagram(0, &buf[..n]).unwrap();
-        }
-        while let Some(n) = p.server.poll_transmit(0, &mut buf).unwrap() {
-            flight.push(buf[..n].to_vec());
-        }
-        for d in &flight {
-            p.client.handle_datagram(0, d).unwrap();
-        }
-        drop(flight);
-        let mut sent = 0;
-        while p.client.poll_transmit(0, &mut buf).unwrap().is_some() {
-            sent += 1;
-        }
+        p.transfer(CLIENT);
+        p.transfer(SERVER);
+        let sent = p.take(CLIENT).len();
         assert!(sent > 0, "the client answered");
         assert!(!p.client.is_connected() && !p.server.is_connected());
-        p
+        Setup::boxed(p)
     }
 }
 
@@ -237,7 +165,7 @@ fn one_record(
 }
 
 /// Per-association bytes of each side, servers first: (server, client).
-fn per_side(pairs: Vec<Pair>) -> (i64, i64) {
+fn per_side(pairs: Vec<Boxed>) -> (i64, i64) {
     let (clients, servers): (Vec<_>, Vec<_>) =
         pairs.into_iter().map(|p| (p.client, p.server)).unzip();
     let server = bytes_per_item(servers);
@@ -262,7 +190,7 @@ fn no_allocation_per_application_record_in_steady_state() {
     // One round of every pattern the steady state uses: records of every size both ways, one
     // at a time, and a burst of `burst` sends before any poll (the queues' rings then hold
     // `burst` records, the most this loop ever queues).
-    let round = |p: &mut Pair, wire: &mut [u8], out: &mut [u8]| {
+    let round = |p: &mut Boxed, wire: &mut [u8], out: &mut [u8]| {
         for &n in &sizes {
             one_record(&mut p.client, &mut p.server, &big[..n], wire, out);
             one_record(&mut p.server, &mut p.client, &big[..n], wire, out);

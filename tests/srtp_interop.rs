@@ -33,18 +33,21 @@
 mod common;
 
 use common::fixtures::{fixture, fixture_arg, fixture_path};
+use common::pair::{Pair, SERVER};
+use common::udp_engine::UdpEngine;
 use common::udp_peer::{
     free_udp_port, hex_decode, openssl_s_client_args, openssl_s_server_args, parse_keying_material,
-    recv_error_is_transient, Peer,
+    Peer,
 };
 use dtls_proto::srtp::parse_profiles;
 use dtls_proto::{
     AlertDescription, Certificate, CipherSuite, Config, ConfigBuilder, Connection, Error, Event,
-    Negotiated, PeerVerification, Role,
+    PeerVerification,
 };
-use std::net::{SocketAddr, UdpSocket};
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::process::Command;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -145,206 +148,8 @@ impl Profile {
 // ---------------------------------------------------------------------------------------------
 // Our endpoint over UDP
 
-/// One engine association on one UDP socket, driven from the test thread; it keeps every
-/// datagram it sent and received so the hello randoms can be read off the wire.
-struct UdpEngine {
-    sock: UdpSocket,
-    start: Instant,
-    /// The peer; a server learns it from the first datagram.
-    peer: Option<SocketAddr>,
-    conn: Option<Connection>,
-    /// Server only: the config for the first peer.
-    pending_server: Option<Arc<Config>>,
-    events: Vec<Event>,
-    sent: Vec<Vec<u8>>,
-    received: Vec<Vec<u8>>,
-    tx: Vec<u8>,
-    rx: Vec<u8>,
-}
-
-/// The transport address our cookies are bound to.
-fn addr_bytes(a: SocketAddr) -> Vec<u8> {
-    a.to_string().into_bytes()
-}
-
-impl UdpEngine {
-    fn base(sock: UdpSocket) -> Self {
-        UdpEngine {
-            sock,
-            start: Instant::now(),
-            peer: None,
-            conn: None,
-            pending_server: None,
-            events: Vec::new(),
-            sent: Vec::new(),
-            received: Vec::new(),
-            tx: vec![0; 2048],
-            rx: vec![0; 65_535],
-        }
-    }
-
-    /// A client of 127.0.0.1:`port`.
-    fn client(cfg: Arc<Config>, port: u16) -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind client socket");
-        let peer: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut e = Self::base(sock);
-        let conn =
-            Connection::new(cfg, Role::Client, Some("dtls-server"), e.now()).expect("client");
-        e.conn = Some(conn);
-        e.peer = Some(peer);
-        e
-    }
-
-    /// A server on an ephemeral 127.0.0.1 port (returned), waiting for its first peer. The
-    /// engine does the cookie exchange itself (RFC 6347 §4.2.1).
-    fn server(cfg: Arc<Config>) -> (Self, u16) {
-        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind server socket");
-        let port = sock.local_addr().expect("local addr").port();
-        let mut e = Self::base(sock);
-        e.pending_server = Some(cfg);
-        (e, port)
-    }
-
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
-
-    fn conn(&self) -> &Connection {
-        self.conn.as_ref().expect("no association yet")
-    }
-
-    fn is_connected(&self) -> bool {
-        self.conn.as_ref().is_some_and(Connection::is_connected)
-    }
-
-    /// What the Connected event reported.
-    fn connected(&self) -> Option<&Negotiated> {
-        self.events.iter().find_map(|e| match e {
-            Event::Connected(n) => Some(n),
-            _ => None,
-        })
-    }
-
-    /// Sends everything the engine has ready.
-    fn flush(&mut self) -> Result<(), Error> {
-        let now = self.now();
-        let (Some(conn), Some(peer)) = (self.conn.as_mut(), self.peer) else {
-            return Ok(());
-        };
-        loop {
-            match conn.poll_transmit(now, &mut self.tx) {
-                Ok(Some(n)) => {
-                    self.sent.push(self.tx[..n].to_vec());
-                    // A lost datagram is the retransmission timer's business.
-                    let _ = self.sock.send_to(&self.tx[..n], peer);
-                }
-                Ok(None) => return Ok(()),
-                Err(Error::BufferTooSmall { needed }) => self.tx.resize(needed, 0),
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// One turn: wait up to `max_wait` (less when the engine's timer is due), feed what
-    /// arrived, run the timer, send, and collect events (application data is drained).
-    fn pump(&mut self, max_wait: Duration) -> Result<(), Error> {
-        self.flush()?;
-        let now = self.now();
-        let wait = match self.conn.as_ref().and_then(Connection::next_timeout) {
-            Some(t) if t <= now => Duration::ZERO,
-            Some(t) => max_wait.min(Duration::from_millis(t - now)),
-            None => max_wait,
-        };
-        let mut result = Ok(());
-        if !wait.is_zero() {
-            self.sock
-                .set_read_timeout(Some(wait))
-                .expect("set_read_timeout");
-            match self.sock.recv_from(&mut self.rx) {
-                Ok((n, from)) if self.peer == Some(from) => {
-                    self.received.push(self.rx[..n].to_vec());
-                    let now = self.now();
-                    if let Some(c) = self.conn.as_mut() {
-                        result = c.handle_datagram(now, &self.rx[..n]);
-                    }
-                }
-                Ok((n, from)) if self.peer.is_none() => {
-                    if let Some(cfg) = self.pending_server.take() {
-                        self.received.push(self.rx[..n].to_vec());
-                        let now = self.now();
-                        let mut conn = Connection::new(cfg, Role::Server, None, now)?;
-                        conn.set_peer_address(&addr_bytes(from));
-                        result = conn.handle_datagram(now, &self.rx[..n]);
-                        self.peer = Some(from);
-                        self.conn = Some(conn);
-                    }
-                }
-                Ok(_) => {} // Someone else: ignored.
-                Err(e) if recv_error_is_transient(&e) => {}
-                Err(e) => panic!("recv: {e}"),
-            }
-        }
-        if result.is_ok() {
-            let now = self.now();
-            if let Some(c) = self.conn.as_mut() {
-                if c.next_timeout().is_some_and(|t| now >= t) {
-                    result = c.handle_timeout(now);
-                }
-            }
-        }
-        // After a fatal error the alert for the peer may still be waiting.
-        let flushed = self.flush();
-        if let Some(c) = self.conn.as_mut() {
-            while let Some(ev) = c.poll_event() {
-                self.events.push(ev);
-            }
-            let mut buf = [0u8; 2048];
-            while let Ok(Some(_)) = c.recv(&mut buf) {}
-        }
-        result.and(flushed)
-    }
-
-    /// Pumps until the handshake completes; `Err` on an engine error or at `deadline`.
-    fn handshake(&mut self, deadline: Instant) -> Result<(), String> {
-        while !self.is_connected() {
-            if Instant::now() >= deadline {
-                return Err("timed out waiting for the handshake".into());
-            }
-            self.pump(Duration::from_millis(20))
-                .map_err(|e| format!("engine failed in the handshake: {e} ({})", e.code_name()))?;
-        }
-        Ok(())
-    }
-
-    /// Keeps the association serviced (retransmissions, the peer's last flight) until
-    /// `done(peer)` holds or `deadline` passes. Engine errors after the handshake (e.g. the
-    /// peer's close) do not matter here.
-    fn serve_until(
-        &mut self,
-        peer: &mut Peer,
-        deadline: Instant,
-        done: impl Fn(&mut Peer) -> bool,
-    ) -> bool {
-        loop {
-            if done(peer) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            let _ = self.pump(Duration::from_millis(20));
-        }
-    }
-
-    /// RFC 5705 export of `len` bytes under the DTLS-SRTP label.
-    fn export(&self, len: usize) -> Vec<u8> {
-        let mut out = vec![0u8; len];
-        self.conn()
-            .export_keying_material(LABEL.as_bytes(), None, &mut out)
-            .expect("export");
-        out
-    }
-}
+// (`tests/common/udp_engine.rs`: it keeps every datagram it sent and received, so the hello
+// randoms can be read off the wire.)
 
 // ---------------------------------------------------------------------------------------------
 // Wire, PRF and output parsing
@@ -631,7 +436,7 @@ fn vs_openssl_server(cell: &str, cfg: Arc<Config>, srtp: Option<&str>, export_le
         peer.output()
     );
     let deadline = Instant::now() + TEST_BUDGET;
-    let mut ours = UdpEngine::client(cfg, port);
+    let mut ours = UdpEngine::client(cfg, Some("dtls-server"), port);
     if let Err(e) = ours.handshake(deadline) {
         panic!(
             "{cell}: {e}\nevents: {:?}\ns_server:\n{}",
@@ -666,7 +471,7 @@ fn vs_openssl_server(cell: &str, cfg: Arc<Config>, srtp: Option<&str>, export_le
 
 /// `openssl s_client -use_srtp <srtp>` against our server.
 fn vs_openssl_client(cell: &str, cfg: Arc<Config>, srtp: Option<&str>, export_len: usize) -> Run {
-    let (mut ours, port) = UdpEngine::server(cfg);
+    let (mut ours, port) = UdpEngine::server(cfg, false);
     let len = export_len.to_string();
     let ca = fixture_arg("ca.crt");
     let mut extra = vec![
@@ -747,7 +552,7 @@ fn vs_gnutls_server(cell: &str, cfg: Arc<Config>, srtp: &str, export_len: usize)
         peer.output()
     );
     let deadline = Instant::now() + TEST_BUDGET;
-    let mut ours = UdpEngine::client(cfg, port);
+    let mut ours = UdpEngine::client(cfg, Some("dtls-server"), port);
     if let Err(e) = ours.handshake(deadline) {
         panic!(
             "{cell}: {e}\nevents: {:?}\ngnutls-serv:\n{}",
@@ -781,7 +586,7 @@ fn vs_gnutls_server(cell: &str, cfg: Arc<Config>, srtp: &str, export_len: usize)
 
 /// `gnutls-cli --udp --srtp-profiles=<srtp>` against our server.
 fn vs_gnutls_client(cell: &str, cfg: Arc<Config>, srtp: &str, export_len: usize) -> Run {
-    let (mut ours, port) = UdpEngine::server(cfg);
+    let (mut ours, port) = UdpEngine::server(cfg, false);
     let keylog = TempPath::new("gnutls-cli", port);
     let args = [
         keylog.arg(),
@@ -900,7 +705,7 @@ fn check(run: &Run, want: Option<Profile>, mki: &[u8]) {
         );
         // The session itself is sound: same exporter output on both sides.
         assert_eq!(
-            hex(&run.ours.export(run.theirs.len())),
+            hex(&run.ours.export(LABEL, run.theirs.len())),
             hex(&run.theirs),
             "{cell}: exported keying material differs"
         );
@@ -1193,52 +998,26 @@ fn mki_configured_on_ours_server_vs_openssl_client() {
     check(&run, Some(CM80), &[]);
 }
 
-/// Two engines in memory on a virtual clock; `tamper` may rewrite the server's datagrams.
-/// Returns (client events, server events, client result).
+/// Two engines in memory on the harness's virtual clock and link (`tests/common/pair.rs`);
+/// `tamper` may rewrite the server's datagrams. Runs until both are connected or the client
+/// fails; returns (client, server, client events, client result).
 fn engine_pair(
     ccfg: Arc<Config>,
     scfg: Arc<Config>,
-    mut tamper: impl FnMut(&mut Vec<u8>),
+    mut tamper: impl FnMut(&mut Vec<u8>) + 'static,
 ) -> (Connection, Connection, Vec<Event>, Result<(), Error>) {
-    let mut client = Connection::new(ccfg, Role::Client, Some("dtls-server"), 0).unwrap();
-    let mut server = Connection::new(scfg, Role::Server, None, 0).unwrap();
-    server.set_peer_address(b"client 192.0.2.1:5000");
-    let mut now = 0u64;
-    let mut buf = vec![0u8; 4096];
-    let mut client_events = Vec::new();
-    let mut client_result = Ok(());
-    for _ in 0..200 {
-        let mut moved = false;
-        while let Some(n) = client.poll_transmit(now, &mut buf).unwrap() {
-            moved = true;
-            let _ = server.handle_datagram(now, &buf[..n]);
-        }
-        while let Some(n) = server.poll_transmit(now, &mut buf).unwrap() {
-            moved = true;
-            let mut d = buf[..n].to_vec();
+    let mut p = Pair::lossless(ccfg, scfg);
+    p.tamper = Some(Box::new(move |side, _, mut d| {
+        if side == SERVER {
             tamper(&mut d);
-            if let Err(e) = client.handle_datagram(now, &d) {
-                client_result = Err(e);
-            }
         }
-        while let Some(e) = client.poll_event() {
-            client_events.push(e);
-        }
-        if client_result.is_err() || (client.is_connected() && server.is_connected()) {
-            break;
-        }
-        if !moved {
-            now = [client.next_timeout(), server.next_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(now + 100)
-                .max(now + 1);
-            let _ = client.handle_timeout(now);
-            let _ = server.handle_timeout(now);
-        }
-    }
-    (client, server, client_events, client_result)
+        vec![d]
+    }));
+    p.run_until(60_000, |p| p.both_connected() || p.c.error.is_some());
+    let events = p.c.event_list();
+    let result = p.c.error().cloned().map_or(Ok(()), Err);
+    let (client, server) = p.into_connections();
+    (client, server, events, result)
 }
 
 fn pair_configs(mki: &[u8]) -> (Arc<Config>, Arc<Config>) {
@@ -1284,14 +1063,18 @@ fn mki_engine_pair_changed_by_server_aborts() {
     // use_srtp (type 14), ext length 9: profiles<2..> = [CM-80], srtp_mki<0..255> = MKI.
     let mut pattern = vec![0x00, 0x0e, 0x00, 0x09, 0x00, 0x02, 0x00, 0x01, 0x04];
     pattern.extend_from_slice(&MKI);
-    let mut rewritten = 0;
-    let (client, _, events, r) = engine_pair(c, s, |d| {
+    let rewritten = Rc::new(Cell::new(0));
+    let count = rewritten.clone();
+    let (client, _, events, r) = engine_pair(c, s, move |d| {
         if let Some(i) = d.windows(pattern.len()).position(|w| w == pattern) {
             d[i + 9..i + 13].copy_from_slice(&[0xEE; 4]);
-            rewritten += 1;
+            count.set(count.get() + 1);
         }
     });
-    assert!(rewritten >= 1, "the ServerHello's use_srtp was not found");
+    assert!(
+        rewritten.get() >= 1,
+        "the ServerHello's use_srtp was not found"
+    );
     match r {
         Err(Error::PeerMisbehaved { alert, .. }) => {
             assert_eq!(alert, AlertDescription::IllegalParameter)

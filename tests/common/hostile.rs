@@ -1,5 +1,5 @@
 //! A scripted hostile DTLS 1.2 peer, for the state-machine bug catalogue
-//! (`tests/state_machine.rs`).
+//! (`tests/engine/state_machine.rs`).
 //!
 //! A man-in-the-middle between two honest engines can drop, repeat and reorder messages, but
 //! the honest side's Finished then covers a transcript the hostile flight no longer matches:
@@ -18,13 +18,15 @@
 //!   alerts, ChangeCipherSpecs, application data);
 //! - [`HostileClient`] / [`HostileServer`]: the DTLS 1.2 ECDHE_ECDSA messages, each built on
 //!   demand so that a test can send them in any order, any number of times, in any epoch;
-//! - [`Sut`]: the engine under test on a virtual clock, recording its events and errors.
+//! - [`Sut`]: the engine under test on a virtual clock, recording its events and errors (its
+//!   output is drained with the harness's `pair::poll_all`).
 //!
 //! Everything is deterministic in outcome: the engine runs with `rng_seed`, time is virtual.
 //! Only key shares and ECDSA signatures draw from the system RNG, which changes bytes but
 //! never the path a test takes.
 #![allow(dead_code)]
 
+use super::pair::{builder, poll_all, Version};
 use dtls_proto::crypto::hash::HashAlg;
 use dtls_proto::crypto::kx::KeyExchange;
 use dtls_proto::crypto::prf::prf;
@@ -923,7 +925,7 @@ pub fn server_config(
     cert: &Certificate,
     f: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> Arc<Config> {
-    f(Config::builder()
+    f(builder(Version::V12)
         .certificate(cert.clone())
         .cookie_secret([7; 32])
         .rng_seed(11)
@@ -937,7 +939,7 @@ pub fn client_config(
     server: &Certificate,
     f: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> Arc<Config> {
-    f(Config::builder()
+    f(builder(Version::V12)
         .peer_fingerprint(server.fingerprint(HashAlg::Sha256))
         .rng_seed(12)
         .timers(1000, 4000, 10_000))
@@ -999,15 +1001,10 @@ impl Sut {
 
     /// Sends everything pending to `peer`; returns those datagrams.
     pub fn flush(&mut self, peer: &mut Peer) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 65_536];
-        for _ in 0..256 {
-            match self.conn.poll_transmit(self.now, &mut buf) {
-                Ok(Some(n)) => out.push(buf[..n].to_vec()),
-                Ok(None) => break,
-                Err(e) => panic!("poll_transmit: {e}"),
-            }
-        }
+        let out = match poll_all(&mut self.conn, self.now) {
+            Ok(out) => out,
+            Err(e) => panic!("poll_transmit: {e}"),
+        };
         for d in &out {
             peer.absorb(d);
         }

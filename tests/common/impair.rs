@@ -24,22 +24,19 @@
 //! one retransmission timeout, starting at the initial RTO and doubling (RFC 6347 §4.2.4.1).
 #![allow(dead_code)]
 
+#[path = "fixtures.rs"]
+pub mod fixtures;
 #[path = "link.rs"]
 pub mod link;
+#[path = "pair.rs"]
+pub mod pair;
 
-use dtls_proto::server::{ServerFrontDoor, Verdict};
 use dtls_proto::*;
 use link::{Link, LinkConfig, LinkStats, Side};
+use pair::{Log, Pair, Version, CLIENT, SERVER};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-
-/// The client is end A of the link, the server end B.
-pub const CLIENT: Side = Side::A;
-pub const SERVER: Side = Side::B;
-
-/// The client's transport address as the server sees it (cookie binding).
-pub const CLIENT_ADDR: &[u8] = b"192.0.2.1:5000";
 
 /// Certificate validity is checked against this fixed instant (2030-01-01), not the host's
 /// clock, so that a trial does not depend on the day it runs.
@@ -139,6 +136,8 @@ pub struct Cell {
     /// also flips a bit in this share of datagrams (datagrams still in flight are lost), to
     /// hammer application data with corruption without failing handshakes.
     pub app_phase_corrupt: Option<f64>,
+    /// The protocol version both ends run (`ideal_trips` counts DTLS 1.2 flights).
+    pub version: Version,
 }
 
 impl Default for Cell {
@@ -157,6 +156,7 @@ impl Default for Cell {
             timers: Timers::DEFAULT,
             app_records: 20,
             app_phase_corrupt: None,
+            version: Version::V12,
         }
     }
 }
@@ -247,7 +247,7 @@ impl Cell {
     pub fn configs(&self) -> Endpoints {
         let t = self.timers;
         let clock = || WallClock::from_fn(|| WALL_CLOCK_SECS);
-        let mut c = Config::builder()
+        let mut c = pair::builder(self.version)
             .root_certificates_pem(&ca_pem())
             .peer_verification(PeerVerification::WebPki)
             .mtu(self.mtu)
@@ -257,7 +257,7 @@ impl Cell {
         if self.client_auth {
             c = c.certificate(fixture_cert(CLIENT_CRT, CLIENT_KEY));
         }
-        let mut s = Config::builder()
+        let mut s = pair::builder(self.version)
             .certificate(fixture_cert(SERVER_CRT, SERVER_KEY))
             .cookie_exchange(self.cookie != Cookie::Off)
             .cookie_secret([7; 32])
@@ -465,32 +465,18 @@ fn app_record(from: Side, seed: u64, i: usize) -> Vec<u8> {
     r
 }
 
-/// The server end: a front door until it accepts, then a connection.
-enum ServerEnd {
-    Door(ServerFrontDoor),
-    Conn(Box<Connection>),
-}
-
+/// One trial: the harness pair (`pair.rs`; with the front door in front of the server when
+/// the cell asks for it) plus the application schedule and the link bookkeeping of a trial.
 struct Sim<'a> {
     cell: &'a Cell,
-    eps: &'a Endpoints,
     seed: u64,
-    link: Link,
-    now: u64,
-    client: Connection,
-    server: ServerEnd,
-    server_started_at: u64,
-    c: RoleLog,
-    s: RoleLog,
-    buf: Vec<u8>,
-    app_buf: Vec<u8>,
-    iterations: u64,
+    p: Pair,
+    /// Application records each side sent, in order: [client, server].
+    app_sent: [Vec<Vec<u8>>; 2],
     completed_at: Option<u64>,
     link_at_connect: Option<LinkStats>,
     /// Counters of the handshake link when `app_phase_corrupt` replaced it.
     link_replaced: Option<LinkStats>,
-    door: BTreeMap<&'static str, u64>,
-    trace: Option<Vec<String>>,
 }
 
 /// Runs one trial of `cell` with link seed `seed`.
@@ -504,68 +490,30 @@ pub fn trace_trial(cell: &Cell, seed: u64) -> Trial {
     run_trial_with(cell, &cell.configs(), seed, true)
 }
 
-/// A short description of a datagram: its records' content types, epochs and, for
-/// plaintext handshake records, message types and fragment offsets.
-fn describe_datagram(d: &[u8]) -> String {
-    let mut out = Vec::new();
-    let mut rest = d;
-    while rest.len() >= 13 {
-        let (ct, epoch) = (rest[0], u16::from_be_bytes([rest[3], rest[4]]));
-        let len = usize::from(u16::from_be_bytes([rest[11], rest[12]]));
-        let body = rest.get(13..13 + len).unwrap_or(&[]);
-        let what = match (ct, epoch) {
-            (22, 0) if body.len() >= 12 => {
-                let off = u32::from_be_bytes([0, body[6], body[7], body[8]]);
-                format!("hs{}@{}", body[0], off)
-            }
-            (20, _) => "ccs".into(),
-            (21, 0) => "alert".into(),
-            (22, _) => format!("hs/e{epoch}"),
-            (21, _) => format!("alert/e{epoch}"),
-            (23, _) => format!("app/e{epoch}"),
-            _ => format!("ct{ct}"),
-        };
-        out.push(what);
-        rest = rest.get(13 + len..).unwrap_or(&[]);
-    }
-    format!("{}B [{}]", d.len(), out.join(" "))
-}
-
 fn run_trial_with(cell: &Cell, eps: &Endpoints, seed: u64, trace: bool) -> Trial {
-    let client = Connection::new(eps.client.clone(), Role::Client, Some("dtls-server"), 0)
-        .expect("client connection");
-    let server = match cell.cookie {
-        Cookie::FrontDoor => ServerEnd::Door(ServerFrontDoor::new(eps.server.clone())),
-        Cookie::Off | Cookie::Engine => ServerEnd::Conn(Box::new(new_server(eps, 0))),
+    let (c, s, link) = (
+        eps.client.clone(),
+        eps.server.clone(),
+        cell.link_config(seed),
+    );
+    let mut p = match cell.cookie {
+        Cookie::FrontDoor => Pair::with_front_door(c, s, link),
+        Cookie::Off | Cookie::Engine => Pair::new(c, s, link),
     };
+    if trace {
+        p = p.traced();
+    }
     let mut sim = Sim {
         cell,
-        eps,
         seed,
-        link: Link::new(cell.link_config(seed)),
-        now: 0,
-        client,
-        server,
-        server_started_at: 0,
-        c: RoleLog::default(),
-        s: RoleLog::default(),
-        buf: vec![0u8; 2048],
-        app_buf: vec![0u8; 2048],
-        iterations: 0,
+        p,
+        app_sent: [Vec::new(), Vec::new()],
         completed_at: None,
         link_at_connect: None,
         link_replaced: None,
-        door: BTreeMap::new(),
-        trace: trace.then(Vec::new),
     };
     let hung = sim.run();
     sim.finish(hung)
-}
-
-fn new_server(eps: &Endpoints, now: u64) -> Connection {
-    let mut s = Connection::new(eps.server.clone(), Role::Server, None, now).expect("server");
-    s.set_peer_address(CLIENT_ADDR);
-    s
 }
 
 fn diff(a: LinkStats, b: LinkStats) -> LinkStats {
@@ -592,190 +540,30 @@ fn sum(a: LinkStats, b: LinkStats) -> LinkStats {
     }
 }
 
+fn index(side: Side) -> usize {
+    match side {
+        Side::A => 0,
+        Side::B => 1,
+    }
+}
+
 impl Sim<'_> {
-    fn log(&mut self, what: impl FnOnce() -> String) {
-        let now = self.now;
-        if let Some(t) = &mut self.trace {
-            t.push(format!("{now:>7} {}", what()));
+    fn log(&self, side: Side) -> &Log {
+        match side {
+            Side::A => &self.p.c,
+            Side::B => &self.p.s,
         }
-    }
-
-    /// Puts a datagram on the link, noting in the trace what the link did with it.
-    fn send(&mut self, from: Side, d: Vec<u8>) {
-        if self.trace.is_none() {
-            self.link.send(self.now, from, d);
-            return;
-        }
-        let before = self.link.stats();
-        let desc = describe_datagram(&d);
-        self.link.send(self.now, from, d);
-        let after = self.link.stats();
-        let mut fate = Vec::new();
-        for (n, what) in [
-            (after.lost - before.lost, "LOST"),
-            (after.oversize - before.oversize, "OVERSIZE"),
-            (after.corrupted - before.corrupted, "corrupted"),
-            (after.duplicated - before.duplicated, "duplicated"),
-            (after.reordered - before.reordered, "held back"),
-        ] {
-            if n > 0 {
-                fate.push(what);
-            }
-        }
-        self.log(|| format!("{from:?} sends {desc} {}", fate.join(" ")));
-    }
-
-    fn server_conn(&mut self) -> Option<&mut Connection> {
-        match &mut self.server {
-            ServerEnd::Conn(c) => Some(c),
-            ServerEnd::Door(_) => None,
-        }
-    }
-
-    /// Sends everything `side` has to send, then collects its events and records.
-    fn flush(&mut self, side: Side) {
-        let now = self.now;
-        loop {
-            let conn = match side {
-                Side::A => &mut self.client,
-                Side::B => match &mut self.server {
-                    ServerEnd::Conn(c) => c,
-                    ServerEnd::Door(_) => return,
-                },
-            };
-            match conn.poll_transmit(now, &mut self.buf) {
-                Ok(Some(n)) => {
-                    let d = self.buf[..n].to_vec();
-                    self.send(side, d);
-                }
-                Ok(None) => break,
-                // The buffer holds any MTU we configure: this is an engine fault.
-                Err(e) => panic!("{side:?} poll_transmit at {now}: {e:?}"),
-            }
-        }
-        self.collect(side);
-    }
-
-    fn collect(&mut self, side: Side) {
-        let now = self.now;
-        let (conn, log) = match side {
-            Side::A => (&mut self.client, &mut self.c),
-            Side::B => match &mut self.server {
-                ServerEnd::Conn(c) => (&mut **c, &mut self.s),
-                ServerEnd::Door(_) => return,
-            },
-        };
-        while let Some(ev) = conn.poll_event() {
-            if log.connected_at.is_some() {
-                log.late_events += 1;
-            }
-            match ev {
-                Event::Connected(_) => {
-                    log.connected_at.get_or_insert(now);
-                    if let Some(t) = &mut self.trace {
-                        t.push(format!("{now:>7} {side:?} CONNECTED"));
-                    }
-                }
-                Event::Failed(_) => log.failed_events += 1,
-                _ => {}
-            }
-        }
-        loop {
-            match conn.recv(&mut self.app_buf) {
-                Ok(Some(n)) => log.app_received.push(self.app_buf[..n].to_vec()),
-                Ok(None) => break,
-                Err(e) => panic!("{side:?} recv: {e:?}"),
-            }
-        }
-    }
-
-    fn note_error(&mut self, side: Side, e: Error) {
-        self.log(|| format!("{side:?} FAILED {e:?}"));
-        let now = self.now;
-        let log = match side {
-            Side::A => &mut self.c,
-            Side::B => &mut self.s,
-        };
-        log.error.get_or_insert((now, e));
-    }
-
-    fn deliver(&mut self, to: Side, d: Vec<u8>) {
-        self.log(|| format!("{to:?} gets {}", describe_datagram(&d)));
-        let now = self.now;
-        match to {
-            Side::A => {
-                if let Err(e) = self.client.handle_datagram(now, &d) {
-                    self.note_error(Side::A, e);
-                }
-            }
-            Side::B => {
-                if let ServerEnd::Door(door) = &self.server {
-                    let v = door.prefilter(now, CLIENT_ADDR, &d, &mut self.buf);
-                    match v {
-                        Verdict::Drop => *self.door.entry("drop").or_default() += 1,
-                        Verdict::Reply(n) => {
-                            *self.door.entry("reply").or_default() += 1;
-                            let hvr = self.buf[..n].to_vec();
-                            self.send(SERVER, hvr);
-                        }
-                        Verdict::Accept => {
-                            *self.door.entry("accept").or_default() += 1;
-                            self.server = ServerEnd::Conn(Box::new(new_server(self.eps, now)));
-                            self.server_started_at = now;
-                        }
-                    }
-                    if v != Verdict::Accept {
-                        return;
-                    }
-                }
-                if let Some(s) = self.server_conn() {
-                    if let Err(e) = s.handle_datagram(now, &d) {
-                        self.note_error(Side::B, e);
-                    }
-                }
-            }
-        }
-        self.flush(to);
-    }
-
-    fn fire_timers(&mut self) {
-        let now = self.now;
-        if self.client.next_timeout().is_some_and(|t| t <= now) {
-            self.log(|| "A timer".into());
-            if let Err(e) = self.client.handle_timeout(now) {
-                self.note_error(CLIENT, e);
-            }
-            self.flush(CLIENT);
-        }
-        let (mut fired, mut err) = (false, None);
-        if let Some(s) = self.server_conn() {
-            if s.next_timeout().is_some_and(|t| t <= now) {
-                fired = true;
-                err = s.handle_timeout(now).err();
-            }
-        }
-        if fired {
-            self.log(|| "B timer".into());
-        }
-        if let Some(e) = err {
-            self.note_error(SERVER, e);
-        }
-        self.flush(SERVER);
     }
 
     fn both_connected(&self) -> bool {
-        self.c.connected_at.is_some() && self.s.connected_at.is_some()
+        self.p.c.connected_at().is_some() && self.p.s.connected_at().is_some()
     }
 
     /// A side is settled when it is connected or failed; a front door that never accepted
     /// holds no handshake.
     fn settled(&self) -> bool {
-        let c = self.c.connected_at.is_some() || self.c.error.is_some();
-        let s = match &self.server {
-            ServerEnd::Door(_) => true,
-            ServerEnd::Conn(_) => self.s.connected_at.is_some() || self.s.error.is_some(),
-        };
-        c && s
+        let ended = |l: &Log| l.connected_at().is_some() || l.error.is_some();
+        ended(&self.p.c) && (!self.p.server_started() || ended(&self.p.s))
     }
 
     /// Time by which both sides must have settled: the server may start as late as the
@@ -800,51 +588,31 @@ impl Sim<'_> {
         if self.cell.app_phase_corrupt.is_some() {
             return self.completed_at;
         }
-        let log = match side {
-            Side::A => &self.c,
-            Side::B => &self.s,
-        };
+        let log = self.log(side);
         if log.error.is_some() {
             return None;
         }
-        log.connected_at
+        log.connected_at()
     }
 
     fn send_app(&mut self) {
-        let now = self.now;
+        let now = self.p.now;
         for side in [CLIENT, SERVER] {
             let Some(t0) = self.app_start(side) else {
                 continue;
             };
             let due = ((now - t0) / APP_GAP_MS + 1).min(self.cell.app_records as u64) as usize;
-            loop {
-                let sent = match side {
-                    Side::A => self.c.app_sent.len(),
-                    Side::B => self.s.app_sent.len(),
-                };
-                if sent >= due {
-                    break;
-                }
-                let rec = app_record(side, self.seed, sent);
-                let conn = match side {
-                    Side::A => &mut self.client,
-                    Side::B => match &mut self.server {
-                        ServerEnd::Conn(c) => &mut **c,
-                        ServerEnd::Door(_) => unreachable!("connected implies a connection"),
-                    },
-                };
+            while self.app_sent[index(side)].len() < due {
+                let rec = app_record(side, self.seed, self.app_sent[index(side)].len());
                 // Fails only when the association is closed or failed, which is what the
                 // trial reports; stop sending from that side.
-                if conn.send(&rec).is_err() {
+                if self.p.conn(side).send(&rec).is_err() {
                     break;
                 }
-                match side {
-                    Side::A => self.c.app_sent.push(rec),
-                    Side::B => self.s.app_sent.push(rec),
-                }
+                self.app_sent[index(side)].push(rec);
             }
-            self.flush(side);
         }
+        self.p.pump();
     }
 
     /// The next application send slot of either side, always after `now`.
@@ -853,45 +621,46 @@ impl Sim<'_> {
             .into_iter()
             .filter_map(|side| {
                 let t0 = self.app_start(side)?;
-                let sent = match side {
-                    Side::A => self.c.app_sent.len(),
-                    Side::B => self.s.app_sent.len(),
-                };
+                let sent = self.app_sent[index(side)].len();
                 (sent < self.cell.app_records)
-                    .then(|| t0 + ((self.now - t0) / APP_GAP_MS + 1) * APP_GAP_MS)
+                    .then(|| t0 + ((self.p.now - t0) / APP_GAP_MS + 1) * APP_GAP_MS)
             })
             .min()
     }
 
+    fn state(&self) -> String {
+        format!(
+            "client conn {:?} err {:?}; server conn {:?} err {:?}",
+            self.p.c.connected_at(),
+            self.p.c.error,
+            self.p.s.connected_at(),
+            self.p.s.error
+        )
+    }
+
     /// Drives the trial to its end. Returns why it hung, if it did.
     fn run(&mut self) -> Option<String> {
-        self.flush(CLIENT);
         loop {
-            self.iterations += 1;
-            if self.iterations > MAX_ITERATIONS {
+            if self.p.iterations >= MAX_ITERATIONS {
                 return Some(format!(
                     "iteration cap at t={}: the engine keeps asking for the same instant",
-                    self.now
+                    self.p.now
                 ));
             }
-            while self.link.next_delivery().is_some_and(|t| t <= self.now) {
-                for (to, d) in self.link.deliver(self.now) {
-                    self.deliver(to, d);
-                }
-            }
-            self.fire_timers();
-            let any_connected = self.c.connected_at.is_some() || self.s.connected_at.is_some();
+            self.p.step();
+            let any_connected =
+                self.p.c.connected_at().is_some() || self.p.s.connected_at().is_some();
             if self.link_at_connect.is_none() && any_connected {
-                self.link_at_connect = Some(self.link.stats());
+                self.link_at_connect = Some(self.p.link.stats());
             }
             if self.completed_at.is_none() && self.both_connected() {
-                self.completed_at = Some(self.now);
+                self.completed_at = Some(self.p.now);
                 if let Some(corrupt) = self.cell.app_phase_corrupt {
                     let cfg = LinkConfig {
                         corrupt,
                         ..self.cell.link_config(self.seed ^ 0xa5a5_a5a5)
                     };
-                    let old = std::mem::replace(&mut self.link, Link::new(cfg));
+                    let old = std::mem::replace(&mut self.p.link, Link::new(cfg));
                     self.link_replaced = Some(old.stats());
                     self.link_at_connect = Some(LinkStats::default());
                 }
@@ -899,70 +668,87 @@ impl Sim<'_> {
             let app_end = self.completed_at.map(|t0| self.app_end(t0));
             self.send_app();
             match app_end {
-                Some(end) if self.now >= end => return None,
+                Some(end) if self.p.now >= end => return None,
                 None if self.settled() => return None,
                 _ => {}
             }
-            if self.now > self.settle_limit() {
+            if self.p.now > self.settle_limit() {
                 return Some(format!(
-                    "not settled at t={} (client conn {:?} err {:?}; server conn {:?} err {:?})",
-                    self.now, self.c.connected_at, self.c.error, self.s.connected_at, self.s.error
+                    "not settled at t={} ({})",
+                    self.p.now,
+                    self.state()
                 ));
             }
-            let server_timeout = match &self.server {
-                ServerEnd::Conn(s) => s.next_timeout(),
-                ServerEnd::Door(_) => None,
-            };
             let next = [
-                self.link.next_delivery(),
-                self.client.next_timeout(),
-                server_timeout,
+                self.p.next_event(),
                 self.next_app_slot(),
-                app_end.filter(|&end| end > self.now),
+                app_end.filter(|&end| end > self.p.now),
             ]
             .into_iter()
             .flatten()
             .min();
             match next {
-                Some(t) => self.now = t.max(self.now),
+                Some(t) => self.p.now = t.max(self.p.now),
                 None => {
                     return Some(format!(
-                        "nothing left to happen at t={} but not settled (client conn {:?} err \
-                         {:?}; server conn {:?} err {:?})",
-                        self.now,
-                        self.c.connected_at,
-                        self.c.error,
-                        self.s.connected_at,
-                        self.s.error
+                        "nothing left to happen at t={} but not settled ({})",
+                        self.p.now,
+                        self.state()
                     ))
                 }
             }
         }
     }
 
-    fn finish(mut self, hung: Option<String>) -> Trial {
-        self.c.stats = Some(self.client.stats());
-        self.s.stats = self.server_conn().map(|s| s.stats());
-        let now = self.link.stats();
-        let link = match self.link_replaced {
+    fn finish(self, hung: Option<String>) -> Trial {
+        let server_started = self.p.server_started();
+        let Sim {
+            seed,
+            p,
+            app_sent: [c_sent, s_sent],
+            completed_at,
+            link_at_connect,
+            link_replaced,
+            ..
+        } = self;
+        let role_log = |log: Log, app_sent: Vec<Vec<u8>>, stats: Option<Stats>| {
+            let connected = log
+                .events
+                .iter()
+                .position(|(_, e)| matches!(e, Event::Connected(_)));
+            RoleLog {
+                connected_at: log.connected_at(),
+                failed_events: log
+                    .events
+                    .iter()
+                    .filter(|(_, e)| matches!(e, Event::Failed(_)))
+                    .count(),
+                late_events: connected.map_or(0, |i| log.events.len() - i - 1),
+                error: log.error,
+                app_sent,
+                app_received: log.app,
+                stats,
+            }
+        };
+        let now = p.link.stats();
+        let link = match link_replaced {
             Some(old) => sum(old, now),
             None => now,
         };
-        let link_after_connect = self
-            .link_at_connect
-            .map_or(LinkStats::default(), |at| diff(now, at));
+        let link_after_connect = link_at_connect.map_or(LinkStats::default(), |at| diff(now, at));
+        let door = p.gate.map(|g| g.verdicts).unwrap_or_default();
         Trial {
-            seed: self.seed,
-            client: self.c,
-            server: self.s,
-            completed_at: self.completed_at,
-            ended_at: self.now,
+            seed,
+            client: role_log(p.c, c_sent, Some(p.client.stats())),
+            server: role_log(p.s, s_sent, server_started.then(|| p.server.stats())),
+            completed_at,
+            ended_at: p.now,
             hung,
-            iterations: self.iterations,
+            iterations: p.iterations,
             link,
             link_after_connect,
-            door: self.door,
-            trace: self.trace.unwrap_or_default(),
+            door,
+            trace: p.trace.unwrap_or_default(),
         }
     }
 }

@@ -1,9 +1,14 @@
-//! Shared test infrastructure: certificate fixtures, an in-process OpenSSL
-//! DTLS peer, a simulated lossy network and real `openssl` CLI peers.
+//! Shared test infrastructure: certificate fixtures, the engine test harness (`pair`: two of
+//! our endpoints over a simulated lossy network, per protocol version), the counting
+//! allocator, an in-process OpenSSL DTLS peer and real `openssl` CLI peers.
 //! Each integration test uses only some of it, hence the allow.
 #![allow(dead_code)]
 
+pub mod alloc;
 pub mod fixtures;
+pub mod hostile;
 pub mod link;
 pub mod ossl;
+pub mod pair;
+pub mod udp_engine;
 pub mod udp_peer;

@@ -19,12 +19,10 @@
 //!   failure and never fatal: the handshake completes;
 //! - the heap the endpoints hold during a run stays bounded (a per-thread counting allocator).
 
-mod common;
-
-use common::fixtures::fixture;
-use common::link::{Link, LinkConfig, Side};
+use crate::common::alloc::{live, peak, reset_peak};
+use crate::common::link::{Link, LinkConfig, Side};
+use crate::common::pair::*;
 use dtls_proto::*;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -34,77 +32,7 @@ use std::sync::Arc;
 // Heap accounting. Tests run on parallel threads, so live bytes are counted per thread: each run
 // creates, drives and drops its endpoints on one thread.
 
-struct CountingAlloc;
-
-thread_local! {
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static PEAK: Cell<i64> = const { Cell::new(0) };
-}
-
-fn track(delta: i64) {
-    // `try_with` because the allocator also runs while thread-locals are torn down.
-    let _ = LIVE.try_with(|live| {
-        let v = live.get() + delta;
-        live.set(v);
-        let _ = PEAK.try_with(|peak| {
-            if v > peak.get() {
-                peak.set(v);
-            }
-        });
-    });
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counters are plain
-// thread-local cells with const initialisers (no allocation, no destructor).
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            track(layout.size() as i64);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            track(layout.size() as i64);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        track(-(layout.size() as i64));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            track(new_size as i64 - layout.size() as i64);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
-
-/// Live heap bytes of this thread.
-fn live() -> i64 {
-    LIVE.with(Cell::get)
-}
-
-/// Starts a new peak measurement and returns the current live bytes.
-fn reset_peak() -> i64 {
-    let now = live();
-    PEAK.with(|p| p.set(now));
-    now
-}
-
-fn peak() -> i64 {
-    PEAK.with(Cell::get)
-}
+// (The counting allocator is installed in main.rs, for the whole binary.)
 
 /// Most heap one handshake run (two endpoints, the link, the logs) may hold above its start.
 /// A normal run peaks far below this (see `baseline_handshake_and_transcript`); the margin
@@ -115,16 +43,9 @@ const RUN_HEAP_BOUND: i64 = 2 * 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // The pair and its drive loop.
 
-const CLIENT: Side = Side::A;
-const SERVER: Side = Side::B;
 const MTU: u16 = 500;
 /// Handshake deadline; runs stop a little after it, when every handshake has ended.
 const DEADLINE_MS: u64 = 8_000;
-
-fn fixture_cert(leaf: &str) -> Certificate {
-    let chain = [fixture(&format!("{leaf}.crt")), fixture("int.crt")].concat();
-    Certificate::from_pem(&chain, &fixture(&format!("{leaf}.key"))).unwrap()
-}
 
 struct Configs {
     client: Arc<Config>,
@@ -134,10 +55,7 @@ struct Configs {
 /// Webpki mutual authentication with two-certificate chains, cookies on, MTU 500 so that the
 /// certificates are fragmented, short timers so that repaired runs end quickly.
 fn configs() -> Configs {
-    let client = Config::builder()
-        .certificate(fixture_cert("client"))
-        .root_certificates_pem(&fixture("ca.crt"))
-        .peer_verification(PeerVerification::WebPki)
+    let client = webpki_client(Version::V12, "client")
         .alpn(&[b"webrtc"])
         .srtp_profiles(&[0x0001, 0x0007])
         .mtu(MTU)
@@ -145,11 +63,7 @@ fn configs() -> Configs {
         .rng_seed(1)
         .build()
         .unwrap();
-    let server = Config::builder()
-        .certificate(fixture_cert("server"))
-        .root_certificates_pem(&fixture("ca.crt"))
-        .peer_verification(PeerVerification::WebPki)
-        .require_client_certificate(true)
+    let server = webpki_server(Version::V12, "server")
         .alpn(&[b"webrtc"])
         .srtp_profiles(&[0x0007])
         .mtu(MTU)
@@ -171,184 +85,62 @@ enum Outcome {
     Failed(Option<Error>, Option<Error>),
 }
 
-struct Run {
-    client: Connection,
-    server: Connection,
-    link: Link,
-    now: u64,
-    c_err: Option<Error>,
-    s_err: Option<Error>,
-    /// Datagrams sent so far by each side (before mutation).
-    c_sent: Vec<Vec<u8>>,
-    s_sent: Vec<Vec<u8>>,
-    target: Option<(Side, usize, Mutate)>,
-    /// A second mutation point, used to release a held datagram after the next one.
-    swap_release: Option<(Side, usize, Mutate)>,
-    app: BTreeMap<Side, Vec<Vec<u8>>>,
-    /// Events in the order each side reported them.
-    events: BTreeMap<Side, Vec<Event>>,
+/// A run: the harness pair with this file's configs, on a lossless link at MTU 500.
+fn new_run(cfg: &Configs) -> Pair {
+    let link = LinkConfig {
+        mtu: usize::from(MTU),
+        ..Default::default()
+    };
+    Pair::new(cfg.client.clone(), cfg.server.clone(), link)
 }
 
-impl Run {
-    fn new(cfg: &Configs) -> Run {
-        let client =
-            Connection::new(cfg.client.clone(), Role::Client, Some("dtls-server"), 0).unwrap();
-        let mut server = Connection::new(cfg.server.clone(), Role::Server, None, 0).unwrap();
-        server.set_peer_address(b"198.51.100.7:4444");
-        Run {
-            client,
-            server,
-            link: Link::new(LinkConfig {
-                mtu: usize::from(MTU),
-                ..Default::default()
-            }),
-            now: 0,
-            c_err: None,
-            s_err: None,
-            c_sent: Vec::new(),
-            s_sent: Vec::new(),
-            target: None,
-            swap_release: None,
-            app: BTreeMap::new(),
-            events: BTreeMap::new(),
+/// A tamper hook that applies `m` to datagram `index` of `side`, and lets the rest pass.
+fn at(side: Side, index: usize, mut m: Mutate) -> Tamper {
+    Box::new(move |s, i, d| {
+        if s == side && i == index {
+            m(d)
+        } else {
+            vec![d]
         }
-    }
+    })
+}
 
-    fn conn(&mut self, side: Side) -> &mut Connection {
-        match side {
-            Side::A => &mut self.client,
-            Side::B => &mut self.server,
-        }
-    }
+/// True when `side` reported Connected and then failed for a reason other than an
+/// authenticated alert from its peer: after the handshake only authenticated input may
+/// end an association (DESIGN.md, Rules of the house).
+fn killed_after_connect(r: &mut Pair, side: Side) -> Option<Error> {
+    let evs = r.log(side).event_list();
+    let at = evs.iter().position(|e| matches!(e, Event::Connected(_)))?;
+    evs[at..].iter().find_map(|e| match e {
+        Event::Failed(Error::AlertReceived(_)) => None,
+        Event::Failed(e) => Some(e.clone()),
+        _ => None,
+    })
+}
 
-    fn err(&mut self, side: Side) -> &mut Option<Error> {
-        match side {
-            Side::A => &mut self.c_err,
-            Side::B => &mut self.s_err,
-        }
+/// Drives the pair until both connected, or both ended, or past the deadline.
+fn run(r: &mut Pair) -> Outcome {
+    let done = |r: &Pair| {
+        let ended = |c: &Connection, l: &Log| c.is_connected() || l.error.is_some();
+        r.both_connected() || (ended(&r.client, &r.c) && ended(&r.server, &r.s))
+    };
+    r.run_until(DEADLINE_MS + 1_000, done);
+    assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
+    if r.both_connected() {
+        exchange_app_data(r);
+        return Outcome::Connected;
     }
+    Outcome::Failed(r.c.error().cloned(), r.s.error().cloned())
+}
 
-    fn record_err(&mut self, side: Side, e: Error) {
-        let slot = self.err(side);
-        if slot.is_none() {
-            *slot = Some(e);
-        }
-    }
-
-    fn pump(&mut self) {
-        let mut buf = vec![0u8; 2048];
-        for side in [CLIENT, SERVER] {
-            let now = self.now;
-            loop {
-                let d = match self.conn(side).poll_transmit(now, &mut buf) {
-                    Ok(Some(n)) => buf[..n].to_vec(),
-                    Ok(None) => break,
-                    Err(e) => panic!("{side:?} poll_transmit: {e:?}"),
-                };
-                assert!(d.len() <= usize::from(MTU), "datagram over the MTU");
-                let sent = match side {
-                    Side::A => &mut self.c_sent,
-                    Side::B => &mut self.s_sent,
-                };
-                let index = sent.len();
-                sent.push(d.clone());
-                let out = match (&mut self.target, &mut self.swap_release) {
-                    (Some((s, i, m)), _) if *s == side && *i == index => m(d),
-                    (_, Some((s, i, m))) if *s == side && *i == index => m(d),
-                    _ => vec![d],
-                };
-                for d in out {
-                    self.link.send(now, side, d);
-                }
-            }
-            while let Some(ev) = self.conn(side).poll_event() {
-                self.events.entry(side).or_default().push(ev);
-            }
-            let mut app = vec![0u8; 2048];
-            while let Ok(Some(n)) = self.conn(side).recv(&mut app) {
-                self.app.entry(side).or_default().push(app[..n].to_vec());
-            }
-        }
-    }
-
-    /// True when `side` reported Connected and then failed for a reason other than an
-    /// authenticated alert from its peer: after the handshake only authenticated input may
-    /// end an association (DESIGN.md, Rules of the house).
-    fn killed_after_connect(&self, side: Side) -> Option<Error> {
-        let evs = self.events.get(&side)?;
-        let at = evs.iter().position(|e| matches!(e, Event::Connected(_)))?;
-        evs[at..].iter().find_map(|e| match e {
-            Event::Failed(Error::AlertReceived(_)) => None,
-            Event::Failed(e) => Some(e.clone()),
-            _ => None,
-        })
-    }
-
-    fn step(&mut self) {
-        self.pump();
-        for (to, d) in self.link.deliver(self.now) {
-            let now = self.now;
-            if let Err(e) = self.conn(to).handle_datagram(now, &d) {
-                self.record_err(to, e);
-            }
-            self.pump();
-        }
-        for side in [CLIENT, SERVER] {
-            let now = self.now;
-            if self.conn(side).next_timeout().is_some_and(|t| t <= now) {
-                if let Err(e) = self.conn(side).handle_timeout(now) {
-                    self.record_err(side, e);
-                }
-                self.pump();
-            }
-        }
-    }
-
-    fn done(&self) -> bool {
-        let ended = |c: &Connection, e: &Option<Error>| c.is_connected() || e.is_some();
-        (self.client.is_connected() && self.server.is_connected())
-            || (ended(&self.client, &self.c_err) && ended(&self.server, &self.s_err))
-    }
-
-    /// Drives the pair until both connected, or both ended, or past the deadline.
-    fn run(&mut self) -> Outcome {
-        for _ in 0..10_000 {
-            self.step();
-            if self.done() || self.now > DEADLINE_MS + 1_000 {
-                break;
-            }
-            let next = [
-                self.link.next_delivery(),
-                self.client.next_timeout(),
-                self.server.next_timeout(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            match next {
-                Some(t) => self.now = t.max(self.now),
-                None => break,
-            }
-        }
-        if self.client.is_connected() && self.server.is_connected() {
-            self.exchange_app_data();
-            return Outcome::Connected;
-        }
-        Outcome::Failed(self.c_err.clone(), self.s_err.clone())
-    }
-
-    /// Proves the keys agree: a record each way over the (now unmutated) link.
-    fn exchange_app_data(&mut self) {
-        self.client.send(b"ping").unwrap();
-        self.server.send(b"pong").unwrap();
-        let until = self.now + 100;
-        while self.now <= until {
-            self.step();
-            self.now += 5;
-        }
-        assert_eq!(self.app.get(&SERVER), Some(&vec![b"ping".to_vec()]));
-        assert_eq!(self.app.get(&CLIENT), Some(&vec![b"pong".to_vec()]));
-    }
+/// Proves the keys agree: a record each way over the (now unmutated) link, and nothing else
+/// was ever delivered.
+fn exchange_app_data(r: &mut Pair) {
+    r.client.send(b"ping").unwrap();
+    r.server.send(b"pong").unwrap();
+    r.run_for(100);
+    assert_eq!(r.s.app, vec![b"ping".to_vec()]);
+    assert_eq!(r.c.app, vec![b"pong".to_vec()]);
 }
 
 /// Errors a peer (or the network) may legitimately cause. Everything else (`Internal`,
@@ -406,8 +198,8 @@ struct Sent {
 /// A clean handshake's datagrams, per side in sending order (the application data the run
 /// ends with is left out).
 fn record_transcript(cfg: &Configs) -> Vec<Sent> {
-    let mut r = Run::new(cfg);
-    assert_eq!(r.run(), Outcome::Connected);
+    let mut r = new_run(cfg);
+    assert_eq!(run(&mut r), Outcome::Connected);
     let per_side = |side: Side, sent: &[Vec<u8>]| {
         sent.iter()
             .enumerate()
@@ -419,8 +211,9 @@ fn record_transcript(cfg: &Configs) -> Vec<Sent> {
             })
             .collect::<Vec<_>>()
     };
-    let mut t = per_side(CLIENT, &r.c_sent);
-    t.extend(per_side(SERVER, &r.s_sent));
+    let sent = |log: &Log| log.sent.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>();
+    let mut t = per_side(CLIENT, &sent(&r.c));
+    t.extend(per_side(SERVER, &sent(&r.s)));
     t
 }
 
@@ -457,31 +250,27 @@ fn run_mutation(cfg: &Configs, side: Side, index: usize, m: Mutate, must_connect
     let what = format!("{side:?} datagram {index}");
     let start = reset_peak();
     let report = {
-        let mut r = Run::new(cfg);
-        r.target = Some((side, index, m));
-        let outcome = r.run();
-        for e in [&r.c_err, &r.s_err].into_iter().flatten() {
+        let mut r = new_run(cfg);
+        r.tamper = Some(at(side, index, m));
+        let outcome = run(&mut r);
+        for e in [r.c.error(), r.s.error()].into_iter().flatten() {
             assert!(allowed(e), "{what}: unexpected error kind {e:?}");
         }
         for side in [CLIENT, SERVER] {
-            let failed = r
-                .events
-                .get(&side)
-                .into_iter()
-                .flatten()
-                .find_map(|e| match e {
-                    Event::Failed(e) => Some(e.clone()),
-                    _ => None,
-                });
+            let failed = r.log(side).events.iter().find_map(|(_, e)| match e {
+                Event::Failed(e) => Some(e.clone()),
+                _ => None,
+            });
             // The Failed event carries the error the failing call returned.
-            assert_eq!(&failed, r.err(side), "{what}: {side:?} Failed event vs Err");
+            let err = r.log(side).error().cloned();
+            assert_eq!(failed, err, "{what}: {side:?} Failed event vs Err");
         }
-        let killed = [CLIENT, SERVER].map(|side| r.killed_after_connect(side));
+        let killed = [CLIENT, SERVER].map(|side| killed_after_connect(&mut r, side));
         // A failed endpoint stays failed, with the same error.
-        if let Some(e) = r.c_err.clone() {
+        if let Some(e) = r.c.error().cloned() {
             assert_eq!(r.client.handle_datagram(r.now, &[0; 20]), Err(e), "{what}");
         }
-        if let Some(e) = r.s_err.clone() {
+        if let Some(e) = r.s.error().cloned() {
             assert_eq!(r.server.handle_datagram(r.now, &[0; 20]), Err(e), "{what}");
         }
         let receiver = match side {
@@ -686,27 +475,24 @@ fn every_duplicate_and_every_swap() {
         // Hold datagram i; send it right after datagram i+1.
         let held = Rc::new(RefCell::new(None));
         let (h1, h2) = (held.clone(), held.clone());
-        let mut r = Run::new(&cfg);
-        let index = s.index;
-        r.target = Some((
-            s.side,
-            index,
-            Box::new(move |d| {
+        let mut r = new_run(&cfg);
+        let (side, index) = (s.side, s.index);
+        r.tamper = Some(Box::new(move |from, i, d| {
+            if from != side {
+                vec![d]
+            } else if i == index {
                 *h1.borrow_mut() = Some(d);
                 Vec::new()
-            }),
-        ));
-        r.swap_release = Some((
-            s.side,
-            index + 1,
-            Box::new(move |d| {
+            } else if i == index + 1 {
                 let mut out = vec![d];
                 out.extend(h2.borrow_mut().take());
                 out
-            }),
-        ));
+            } else {
+                vec![d]
+            }
+        }));
         assert_eq!(
-            r.run(),
+            run(&mut r),
             Outcome::Connected,
             "{:?} #{} swapped",
             s.side,
@@ -934,13 +720,11 @@ fn flood(
 }
 
 fn fresh_client() -> Connection {
-    Connection::new(configs().client, Role::Client, Some("dtls-server"), 0).unwrap()
+    new_client(configs().client, 0)
 }
 
 fn fresh_server() -> Connection {
-    let mut s = Connection::new(configs().server, Role::Server, None, 0).unwrap();
-    s.set_peer_address(b"198.51.100.7:4444");
-    s
+    new_server(configs().server, 0)
 }
 
 /// 10 000 uniformly random datagrams: not one is even a well-formed record of a known
@@ -989,8 +773,8 @@ fn structured_junk_at_fresh_endpoints() {
 #[test]
 fn structured_junk_at_connected_endpoints() {
     let cfg = configs();
-    let mut r = Run::new(&cfg);
-    assert_eq!(r.run(), Outcome::Connected);
+    let mut r = new_run(&cfg);
+    assert_eq!(run(&mut r), Outcome::Connected);
     let mut junk = Junk(0x5eed_0004);
     let base = live();
     for i in 0..5_000u64 {
@@ -1000,15 +784,17 @@ fn structured_junk_at_connected_endpoints() {
             junk.datagram()
         };
         let side = if i % 3 == 0 { CLIENT } else { SERVER };
-        let now = r.now;
-        r.conn(side).handle_datagram(now, &d).unwrap();
+        r.feed_raw(side, &d).unwrap();
         r.pump();
         assert!(live() - base < JUNK_HEAP_BOUND);
     }
     assert!(r.client.is_connected() && r.server.is_connected());
+    assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
     let dropped = r.server.stats().dropped.total() + r.client.stats().dropped.total();
     assert!(dropped > 1_000, "{dropped}");
-    r.app.clear();
+    r.c.app.clear();
+    r.s.app.clear();
     r.link = Link::new(LinkConfig::default());
-    r.exchange_app_data();
+    exchange_app_data(&mut r);
+    assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
 }

@@ -3,6 +3,8 @@
 //! `zeroize::Zeroizing` and explicit `Drop` impls, see src/dtls12/keys.rs, src/config.rs,
 //! src/record/protection.rs, src/cert.rs, src/srtp.rs.)
 
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 
 /// Every way `Debug` could print these bytes: decimal list, hex, upper-case hex.
@@ -16,21 +18,20 @@ fn leaks(debug: &str, secret: &[u8]) -> bool {
     debug.contains(&dec) || debug.to_lowercase().contains(&hex)
 }
 
-#[test]
-fn debug_output_redacts_every_secret() {
+fn debug_output_redacts_every_secret(v: Version) {
     let scert = Certificate::generate("server").unwrap();
     let ccert = Certificate::generate("client").unwrap();
     let (_, key_pem) = scert.to_pem();
     let key_b64_line = key_pem.lines().nth(1).unwrap().to_owned();
     let cookie = [0xA7u8; 32];
-    let scfg = Config::builder()
+    let scfg = builder(v)
         .certificate(scert.clone())
         .peer_verification(PeerVerification::DangerousAcceptAny)
         .srtp_profiles(&[0x0001])
         .cookie_secret(cookie)
         .build()
         .unwrap();
-    let ccfg = Config::builder()
+    let ccfg = builder(v)
         .certificate(ccert)
         .peer_verification(PeerVerification::DangerousAcceptAny)
         .srtp_profiles(&[0x0001])
@@ -40,17 +41,10 @@ fn debug_output_redacts_every_secret() {
     assert!(!leaks(&cfg_dbg, &cookie), "cookie secret in {cfg_dbg}");
     assert!(!cfg_dbg.contains(&key_b64_line), "private key in Debug");
 
-    let mut c = Connection::new(ccfg, Role::Client, None, 0).unwrap();
-    let mut s = Connection::new(scfg, Role::Server, None, 0).unwrap();
+    let mut p = Pair::instant(ccfg, scfg);
+    p.handshake(10_000);
+    let (mut c, mut s) = p.into_connections();
     let mut buf = [0u8; 1500];
-    for _ in 0..10 {
-        while let Some(n) = c.poll_transmit(0, &mut buf).unwrap() {
-            s.handle_datagram(0, &buf[..n]).unwrap();
-        }
-        while let Some(n) = s.poll_transmit(0, &mut buf).unwrap() {
-            c.handle_datagram(0, &buf[..n]).unwrap();
-        }
-    }
     assert!(c.is_connected() && s.is_connected());
     // Unread application data sits in the receiver's queue.
     let plaintext = b"the secret plaintext of the unread record";
@@ -72,3 +66,4 @@ fn debug_output_redacts_every_secret() {
     // Still useful: it says what was negotiated.
     assert!(dbg.contains("connected: true"), "{dbg}");
 }
+version_tests!(debug_output_redacts_every_secret);

@@ -2,36 +2,17 @@
 //! interchangeable with `send`/`poll_transmit` and `handle_datagram`/`recv` on the wire, and
 //! keeping their guarantees: order, replay protection, forgeries dropped and counted.
 
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 
-fn connected_pair() -> (Connection, Connection) {
-    let cfg = |cn: &str| {
-        Config::builder()
-            .certificate(Certificate::generate(cn).unwrap())
-            .peer_verification(PeerVerification::DangerousAcceptAny)
-            .build()
-            .unwrap()
-    };
-    let mut c = Connection::new(cfg("client"), Role::Client, None, 0).unwrap();
-    let mut s = Connection::new(cfg("server"), Role::Server, None, 0).unwrap();
-    let mut buf = [0u8; 1500];
-    for _ in 0..10 {
-        while let Some(n) = c.poll_transmit(0, &mut buf).unwrap() {
-            s.handle_datagram(0, &buf[..n]).unwrap();
-        }
-        while let Some(n) = s.poll_transmit(0, &mut buf).unwrap() {
-            c.handle_datagram(0, &buf[..n]).unwrap();
-        }
-    }
-    assert!(c.is_connected() && s.is_connected());
-    while c.poll_event().is_some() {}
-    while s.poll_event().is_some() {}
-    (c, s)
+/// A connected instant pair, the endpoints handed out for direct use.
+fn connected_pair(v: Version) -> (Connection, Connection) {
+    Pair::connected(accept_any(v)).into_connections()
 }
 
-#[test]
-fn records_cross_both_ways_and_mix_with_the_queued_api() {
-    let (mut c, mut s) = connected_pair();
+fn records_cross_both_ways_and_mix_with_the_queued_api(v: Version) {
+    let (mut c, mut s) = connected_pair(v);
     let drops_before = s.stats().dropped.total();
     let mut d = [0u8; 1500];
     let mut app = [0u8; 1500];
@@ -57,10 +38,10 @@ fn records_cross_both_ways_and_mix_with_the_queued_api() {
         s.stats().dropped
     );
 }
+version_tests!(records_cross_both_ways_and_mix_with_the_queued_api);
 
-#[test]
-fn order_is_kept_when_the_queues_hold_data() {
-    let (mut c, mut s) = connected_pair();
+fn order_is_kept_when_the_queues_hold_data(v: Version) {
+    let (mut c, mut s) = connected_pair(v);
     let mut d = [0u8; 1500];
     // A record queued by send must go first: seal_into refuses to overtake it.
     c.send(b"first").unwrap();
@@ -79,10 +60,10 @@ fn order_is_kept_when_the_queues_hold_data() {
     assert_eq!(s.recv(&mut app).unwrap(), Some(6));
     assert_eq!(&app[..6], b"second");
 }
+version_tests!(order_is_kept_when_the_queues_hold_data);
 
-#[test]
-fn replays_and_forgeries_are_dropped_and_counted() {
-    let (mut c, mut s) = connected_pair();
+fn replays_and_forgeries_are_dropped_and_counted(v: Version) {
+    let (mut c, mut s) = connected_pair(v);
     let mut d = [0u8; 1500];
     let n = c.seal_into(b"once", &mut d).unwrap();
     let copy = d[..n].to_vec();
@@ -103,10 +84,10 @@ fn replays_and_forgeries_are_dropped_and_counted() {
         Some(&b"still fine"[..])
     );
 }
+version_tests!(replays_and_forgeries_are_dropped_and_counted);
 
-#[test]
-fn other_datagrams_take_the_ordinary_path() {
-    let (mut c, mut s) = connected_pair();
+fn other_datagrams_take_the_ordinary_path(v: Version) {
+    let (mut c, mut s) = connected_pair(v);
     let mut d = [0u8; 1500];
     // A close_notify is not application data: handled, reported as an event.
     c.close().unwrap();
@@ -116,7 +97,7 @@ fn other_datagrams_take_the_ordinary_path() {
     // seal_into refuses before the handshake and after the close.
     assert!(c.seal_into(b"x", &mut d).is_err());
     let small = &mut [0u8; 8];
-    let (mut c, _) = connected_pair();
+    let (mut c, _) = connected_pair(v);
     assert!(matches!(
         c.seal_into(b"too big for the buffer", small),
         Err(Error::BufferTooSmall { .. })
@@ -126,3 +107,4 @@ fn other_datagrams_take_the_ordinary_path() {
         Err(Error::InvalidArgument(_))
     ));
 }
+version_tests!(other_datagrams_take_the_ordinary_path);

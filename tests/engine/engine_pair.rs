@@ -3,250 +3,15 @@
 //! reordering and duplication, retransmission timing, the replay window, close_notify, the
 //! cookie exchange, events, forged plaintext records, EMS policies, ALPN and use_srtp.
 //!
-//! The drive loop is the one every user writes: poll every output after each mutation, deliver
-//! what the link hands over, call `handle_timeout` when a deadline passes, then jump the clock
-//! to the earliest of the next delivery and both deadlines. Every run is bounded by a virtual
-//! time limit and an iteration cap, so a stuck engine fails the test instead of hanging it.
+//! The harness (`tests/common/pair.rs`) runs the drive loop every user writes. Tests that hold
+//! for every protocol version take the version as a parameter (`version_tests!`); the others
+//! check DTLS 1.2 rules or wire bytes.
 
-mod common;
-
-use common::fixtures::fixture;
-use common::link::{Link, LinkConfig, Side};
-use dtls_proto::stats::DropCounts;
+use crate::common::link::{LinkConfig, Side};
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 use std::sync::Arc;
-
-/// The client is always end A of the link, the server end B.
-const CLIENT: Side = Side::A;
-const SERVER: Side = Side::B;
-
-/// Upper bound on drive-loop iterations in any one run; far above what a handshake needs.
-const MAX_ITERATIONS: u64 = 100_000;
-
-/// Decides the fate of a datagram before it enters the link: it gets the sending side, the
-/// per-side index of the datagram and the datagram, and returns what to put on the link
-/// instead (nothing to drop it, several to inject records ahead of it).
-type Tamper = Box<dyn FnMut(Side, usize, Vec<u8>) -> Vec<Vec<u8>>>;
-
-/// What one endpoint did during a run.
-#[derive(Default)]
-struct Log {
-    /// Events with the virtual time they were polled at.
-    events: Vec<(u64, Event)>,
-    /// Application records received, in order.
-    app: Vec<Vec<u8>>,
-    /// The first fatal error returned by the engine, with its time.
-    error: Option<(u64, Error)>,
-    /// Every datagram the endpoint emitted, with its time (before any tampering).
-    sent: Vec<(u64, Vec<u8>)>,
-}
-
-impl Log {
-    fn connected(&self) -> Option<&Negotiated> {
-        self.events.iter().find_map(|(_, e)| match e {
-            Event::Connected(n) => Some(n),
-            _ => None,
-        })
-    }
-
-    fn connected_at(&self) -> Option<u64> {
-        self.events
-            .iter()
-            .find(|(_, e)| matches!(e, Event::Connected(_)))
-            .map(|(t, _)| *t)
-    }
-
-    fn error(&self) -> Option<&Error> {
-        self.error.as_ref().map(|(_, e)| e)
-    }
-}
-
-/// Two endpoints, a link and a virtual clock.
-struct Pair {
-    client: Connection,
-    server: Connection,
-    link: Link,
-    now: u64,
-    c: Log,
-    s: Log,
-    /// Largest datagram either side emitted.
-    max_datagram: usize,
-    tamper: Option<Tamper>,
-    iterations: u64,
-}
-
-impl Pair {
-    fn new(ccfg: Arc<Config>, scfg: Arc<Config>, link: LinkConfig) -> Pair {
-        let client = Connection::new(ccfg, Role::Client, Some("dtls-server"), 0).unwrap();
-        let mut server = Connection::new(scfg, Role::Server, None, 0).unwrap();
-        server.set_peer_address(b"client 192.0.2.1:5000");
-        Pair {
-            client,
-            server,
-            link: Link::new(link),
-            now: 0,
-            c: Log::default(),
-            s: Log::default(),
-            max_datagram: 0,
-            tamper: None,
-            iterations: 0,
-        }
-    }
-
-    fn lossless(ccfg: Arc<Config>, scfg: Arc<Config>) -> Pair {
-        Pair::new(ccfg, scfg, LinkConfig::default())
-    }
-
-    fn conn(&mut self, side: Side) -> &mut Connection {
-        match side {
-            Side::A => &mut self.client,
-            Side::B => &mut self.server,
-        }
-    }
-
-    fn log(&mut self, side: Side) -> &mut Log {
-        match side {
-            Side::A => &mut self.c,
-            Side::B => &mut self.s,
-        }
-    }
-
-    /// Polls every datagram `side` has to send, without putting them on the link.
-    fn take(&mut self, side: Side) -> Vec<Vec<u8>> {
-        let now = self.now;
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 2048];
-        loop {
-            match self.conn(side).poll_transmit(now, &mut buf) {
-                Ok(Some(n)) => out.push(buf[..n].to_vec()),
-                Ok(None) => break,
-                Err(e) => panic!("{side:?} poll_transmit: {e}"),
-            }
-        }
-        for d in &out {
-            self.max_datagram = self.max_datagram.max(d.len());
-            self.log(side).sent.push((now, d.clone()));
-        }
-        out
-    }
-
-    /// Flushes both sides' output onto the link and collects events and application data.
-    fn pump(&mut self) {
-        for side in [CLIENT, SERVER] {
-            let first_index = self.log(side).sent.len();
-            for (k, d) in self.take(side).into_iter().enumerate() {
-                let to_send = match self.tamper.as_mut() {
-                    Some(t) => t(side, first_index + k, d),
-                    None => vec![d],
-                };
-                for d in to_send {
-                    self.link.send(self.now, side, d);
-                }
-            }
-            self.collect(side);
-        }
-    }
-
-    fn collect(&mut self, side: Side) {
-        let now = self.now;
-        let mut app = vec![0u8; 4096];
-        while let Some(ev) = self.conn(side).poll_event() {
-            self.log(side).events.push((now, ev));
-        }
-        while let Ok(Some(n)) = self.conn(side).recv(&mut app) {
-            let rec = app[..n].to_vec();
-            self.log(side).app.push(rec);
-        }
-    }
-
-    /// Feeds one datagram to `to`, recording a fatal error.
-    fn feed(&mut self, to: Side, d: &[u8]) -> Result<(), Error> {
-        let now = self.now;
-        let r = self.conn(to).handle_datagram(now, d);
-        if let Err(e) = &r {
-            if self.log(to).error.is_none() {
-                self.log(to).error = Some((now, e.clone()));
-            }
-        }
-        self.collect(to);
-        r
-    }
-
-    /// One round at the current time: deliver, fire due timers, flush.
-    fn step(&mut self) {
-        self.iterations += 1;
-        self.pump();
-        for (to, d) in self.link.deliver(self.now) {
-            let _ = self.feed(to, &d);
-            self.pump();
-        }
-        for side in [CLIENT, SERVER] {
-            let now = self.now;
-            if self.conn(side).next_timeout().is_some_and(|t| t <= now) {
-                if let Err(e) = self.conn(side).handle_timeout(now) {
-                    if self.log(side).error.is_none() {
-                        self.log(side).error = Some((now, e));
-                    }
-                }
-                self.pump();
-            }
-        }
-    }
-
-    /// Runs until `done` holds, the clock passes `until`, or the iteration cap is hit. Returns
-    /// whether `done` held. The clock never passes `until`.
-    fn run_until(&mut self, until: u64, mut done: impl FnMut(&Pair) -> bool) -> bool {
-        loop {
-            self.step();
-            if done(self) {
-                return true;
-            }
-            assert!(
-                self.iterations < MAX_ITERATIONS,
-                "iteration cap hit at t={}: the engine keeps asking for the same instant",
-                self.now
-            );
-            let next = [
-                self.link.next_delivery(),
-                self.client.next_timeout(),
-                self.server.next_timeout(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            match next {
-                Some(t) if t <= until => self.now = t.max(self.now),
-                _ => {
-                    if self.now >= until {
-                        return false;
-                    }
-                    self.now = until;
-                }
-            }
-        }
-    }
-
-    /// Runs the handshake to completion on both sides, or panics with what happened.
-    fn connect(&mut self, limit_ms: u64) {
-        let ok = self.run_until(limit_ms, |p| {
-            p.client.is_connected() && p.server.is_connected()
-        });
-        assert!(
-            ok,
-            "no handshake by t={}: client error {:?}, server error {:?}, link {:?}",
-            self.now,
-            self.c.error(),
-            self.s.error(),
-            self.link.stats()
-        );
-    }
-
-    /// Runs (without a goal) until the clock reaches `until`.
-    fn run_for(&mut self, ms: u64) {
-        let until = self.now + ms;
-        self.run_until(until, |_| false);
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Configurations.
@@ -275,52 +40,17 @@ fn is_rsa(suite: CipherSuite) -> bool {
     )
 }
 
-/// A fixture leaf sent with the intermediate: a two-certificate chain.
-fn fixture_cert(leaf: &str) -> Certificate {
-    let chain = [fixture(&format!("{leaf}.crt")), fixture("int.crt")].concat();
-    Certificate::from_pem(&chain, &fixture(&format!("{leaf}.key"))).unwrap()
-}
-
-/// Client side of webpki mutual authentication: our chain, the test root, the server name.
-fn webpki_client(leaf: &str) -> ConfigBuilder {
-    Config::builder()
-        .certificate(fixture_cert(leaf))
-        .root_certificates_pem(&fixture("ca.crt"))
-        .peer_verification(PeerVerification::WebPki)
-}
-
-/// Server side of webpki mutual authentication: a client certificate is required.
-fn webpki_server(leaf: &str) -> ConfigBuilder {
-    Config::builder()
-        .certificate(fixture_cert(leaf))
-        .root_certificates_pem(&fixture("ca.crt"))
-        .peer_verification(PeerVerification::WebPki)
-        .require_client_certificate(true)
-}
-
 /// The default pair: ECDSA fixtures, webpki, both sides authenticated.
-fn default_pair() -> Pair {
-    Pair::lossless(
-        webpki_client("client").build().unwrap(),
-        webpki_server("server").build().unwrap(),
-    )
+fn default_pair(v: Version) -> Pair {
+    let (c, s) = build(webpki(v));
+    Pair::lossless(c, s)
 }
 
-/// A connected default pair over a lossless link, with both sides' events drained.
-fn connected_pair() -> Pair {
-    let mut p = default_pair();
-    p.connect(10_000);
+/// A connected default pair over a lossless link.
+fn connected_pair(v: Version) -> Pair {
+    let mut p = default_pair(v);
+    p.handshake(10_000);
     p
-}
-
-/// A DTLS 1.2 plaintext record (RFC 6347 §4.1).
-fn record(content_type: u8, epoch: u16, seq: u64, payload: &[u8]) -> Vec<u8> {
-    let mut r = vec![content_type, 0xfe, 0xfd];
-    r.extend_from_slice(&epoch.to_be_bytes());
-    r.extend_from_slice(&seq.to_be_bytes()[2..]);
-    r.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    r.extend_from_slice(payload);
-    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,6 +61,7 @@ fn record(content_type: u8, epoch: u16, seq: u64, payload: &[u8]) -> Vec<u8> {
 /// forced; the negotiated values and both peer chains are checked.
 #[test]
 fn every_suite_and_group_with_webpki_mutual_auth() {
+    let v = Version::V12;
     for suite in ALL_SUITES {
         for group in ALL_GROUPS {
             let (sleaf, cleaf) = if is_rsa(suite) {
@@ -338,23 +69,23 @@ fn every_suite_and_group_with_webpki_mutual_auth() {
             } else {
                 ("server", "client")
             };
-            let ccfg = webpki_client(cleaf)
+            let ccfg = webpki_client(v, cleaf)
                 .cipher_suites(&[suite])
                 .groups(&[group])
                 .build()
                 .unwrap();
-            let scfg = webpki_server(sleaf)
+            let scfg = webpki_server(v, sleaf)
                 .cipher_suites(&[suite])
                 .groups(&[group])
                 .build()
                 .unwrap();
             let mut p = Pair::lossless(ccfg, scfg);
-            p.connect(10_000);
+            p.handshake(10_000);
             for (side, log) in [("client", &p.c), ("server", &p.s)] {
                 let n = log
                     .connected()
                     .unwrap_or_else(|| panic!("{side} {suite:?} {group:?}: no Connected event"));
-                assert_eq!(n.version, ProtocolVersion::Dtls12, "{side} {suite:?}");
+                assert_eq!(n.version, v.protocol(), "{side} {suite:?}");
                 assert_eq!(n.cipher_suite, suite, "{side}");
                 assert_eq!(n.group, group, "{side} {suite:?}");
                 assert!(n.extended_master_secret, "{side}: EMS is the default");
@@ -379,38 +110,23 @@ fn every_suite_and_group_with_webpki_mutual_auth() {
                 .export_keying_material(b"EXTRACTOR-dtls_srtp", None, &mut b)
                 .unwrap();
             assert_eq!(a, b, "{suite:?} {group:?}");
-            exchange_app_data(&mut p);
+            p.exchange_app_data();
         }
     }
-}
-
-/// One record each way over a lossless link.
-fn exchange_app_data(p: &mut Pair) {
-    p.c.app.clear();
-    p.s.app.clear();
-    p.client.send(b"hello from the client").unwrap();
-    p.server.send(b"hello from the server").unwrap();
-    let ok = p.run_until(p.now + 1_000, |p| {
-        !p.c.app.is_empty() && !p.s.app.is_empty()
-    });
-    assert!(ok, "application data did not cross");
-    assert_eq!(p.s.app, vec![b"hello from the client".to_vec()]);
-    assert_eq!(p.c.app, vec![b"hello from the server".to_vec()]);
 }
 
 /// WebRTC style: self-generated certificates pinned by SHA-256 fingerprint on both sides,
 /// once per key type the generator offers and once through the config instead of the
 /// association. The server asks for the client certificate because it holds a pin.
-#[test]
-fn fingerprint_pinning_with_generated_certificates() {
+fn fingerprint_pinning_with_generated_certificates(v: Version) {
     for kind in [KeyKind::EcdsaP256, KeyKind::EcdsaP384] {
         for pin_in_config in [false, true] {
             let scert = Certificate::generate_with("server", kind).unwrap();
             let ccert = Certificate::generate_with("client", kind).unwrap();
             let sfp = scert.fingerprint(HashAlg::Sha256);
             let cfp = ccert.fingerprint(HashAlg::Sha256);
-            let mut cb = Config::builder().certificate(ccert.clone());
-            let mut sb = Config::builder().certificate(scert.clone());
+            let mut cb = builder(v).certificate(ccert.clone());
+            let mut sb = builder(v).certificate(scert.clone());
             if pin_in_config {
                 cb = cb
                     .peer_fingerprint(sfp.clone())
@@ -424,27 +140,24 @@ fn fingerprint_pinning_with_generated_certificates() {
                 p.client.add_peer_fingerprint(&sfp.to_sdp()).unwrap();
                 p.server.add_peer_fingerprint(&cfp.to_sdp()).unwrap();
             }
-            p.connect(10_000);
+            p.handshake(10_000);
             assert_eq!(p.client.peer_certificates(), scert.chain(), "{kind:?}");
             assert_eq!(p.server.peer_certificates(), ccert.chain(), "{kind:?}");
-            exchange_app_data(&mut p);
+            p.exchange_app_data();
         }
     }
 }
+version_tests!(fingerprint_pinning_with_generated_certificates);
 
 /// A pin that matches neither certificate fails the handshake with FingerprintMismatch on the
 /// side holding it, and the other side never connects.
-#[test]
-fn wrong_fingerprint_fails_the_handshake() {
+fn wrong_fingerprint_fails_the_handshake(v: Version) {
     let scert = Certificate::generate("server").unwrap();
     let ccert = Certificate::generate("client").unwrap();
     let other = Certificate::generate("someone else").unwrap();
     let mut p = Pair::lossless(
-        Config::builder()
-            .certificate(ccert.clone())
-            .build()
-            .unwrap(),
-        Config::builder().certificate(scert).build().unwrap(),
+        builder(v).certificate(ccert.clone()).build().unwrap(),
+        builder(v).certificate(scert).build().unwrap(),
     );
     p.client
         .add_peer_fingerprint(&other.fingerprint(HashAlg::Sha256).to_sdp())
@@ -462,6 +175,7 @@ fn wrong_fingerprint_fails_the_handshake() {
         .iter()
         .any(|(_, e)| *e == Event::Failed(Error::FingerprintMismatch)));
 }
+version_tests!(wrong_fingerprint_fails_the_handshake);
 
 // ---------------------------------------------------------------------------------------------
 // MTU.
@@ -469,11 +183,10 @@ fn wrong_fingerprint_fails_the_handshake() {
 /// MTU 256 on both ends and on the link forces the server's two-certificate chain (and the
 /// client's) into many fragments (RFC 6347 §4.2.3). No datagram may exceed 256 bytes, the
 /// link must not have dropped any as oversize, and both chains arrive whole.
-#[test]
-fn mtu_256_fragments_certificates() {
+fn mtu_256_fragments_certificates(v: Version) {
     for (sleaf, cleaf) in [("server", "client"), ("rsa-server", "rsa-client")] {
-        let ccfg = webpki_client(cleaf).mtu(256).build().unwrap();
-        let scfg = webpki_server(sleaf).mtu(256).build().unwrap();
+        let ccfg = webpki_client(v, cleaf).mtu(256).build().unwrap();
+        let scfg = webpki_server(v, sleaf).mtu(256).build().unwrap();
         let mut p = Pair::new(
             ccfg,
             scfg,
@@ -482,7 +195,7 @@ fn mtu_256_fragments_certificates() {
                 ..Default::default()
             },
         );
-        p.connect(10_000);
+        p.handshake(10_000);
         assert!(p.max_datagram <= 256, "{sleaf}: {}", p.max_datagram);
         assert_eq!(p.link.stats().oversize, 0);
         // A chain bigger than one datagram means the fragmentation path really ran.
@@ -501,6 +214,7 @@ fn mtu_256_fragments_certificates() {
         assert!(p.max_datagram <= 256);
     }
 }
+version_tests!(mtu_256_fragments_certificates);
 
 // ---------------------------------------------------------------------------------------------
 // Impaired network.
@@ -508,16 +222,15 @@ fn mtu_256_fragments_certificates() {
 /// 20% loss, reordering, duplication and jitter, 30 seeds: every handshake completes, and
 /// application data crosses both ways. DTLS does not retransmit application data, so each
 /// side resends its message until the other has it.
-#[test]
-fn lossy_reordering_duplicating_link_30_seeds() {
+fn lossy_reordering_duplicating_link_30_seeds(v: Version) {
     let mut totals = (0, 0, 0);
     let mut retransmissions = 0;
     for seed in 1..=30u64 {
-        let ccfg = webpki_client("client")
+        let ccfg = webpki_client(v, "client")
             .timers(500, 8_000, 60_000)
             .build()
             .unwrap();
-        let scfg = webpki_server("server")
+        let scfg = webpki_server(v, "server")
             .timers(500, 8_000, 60_000)
             .build()
             .unwrap();
@@ -534,9 +247,11 @@ fn lossy_reordering_duplicating_link_30_seeds() {
                 ..Default::default()
             },
         );
-        p.connect(60_000);
+        p.handshake(60_000);
         assert!(p.c.error.is_none() && p.s.error.is_none(), "seed {seed}");
         let (to_server, to_client) = (format!("c2s {seed}"), format!("s2c {seed}"));
+        // Records each side sent: one per `send` (DTLS never retransmits application data).
+        let (mut c_sent_app, mut s_sent_app) = (0, 0);
         for attempt in 0..100 {
             let c_done = p.s.app.iter().any(|m| *m == to_server.as_bytes());
             let s_done = p.c.app.iter().any(|m| *m == to_client.as_bytes());
@@ -546,9 +261,11 @@ fn lossy_reordering_duplicating_link_30_seeds() {
             assert!(attempt < 99, "seed {seed}: application data never crossed");
             if !c_done {
                 p.client.send(to_server.as_bytes()).unwrap();
+                c_sent_app += 1;
             }
             if !s_done {
                 p.server.send(to_client.as_bytes()).unwrap();
+                s_sent_app += 1;
             }
             p.run_for(100);
         }
@@ -562,8 +279,6 @@ fn lossy_reordering_duplicating_link_30_seeds() {
             p.c.app.iter().all(|m| *m == to_client.as_bytes()),
             "seed {seed}"
         );
-        let c_sent_app = p.c.sent.iter().filter(|(_, d)| d[0] == 23).count();
-        let s_sent_app = p.s.sent.iter().filter(|(_, d)| d[0] == 23).count();
         assert!(
             p.s.app.len() <= c_sent_app,
             "seed {seed}: a record arrived twice"
@@ -585,16 +300,16 @@ fn lossy_reordering_duplicating_link_30_seeds() {
     );
     assert!(retransmissions > 10, "{retransmissions}");
 }
+version_tests!(lossy_reordering_duplicating_link_30_seeds);
 
 /// The link also flips bits: corrupt datagrams are dropped and counted, never fatal.
-#[test]
-fn corrupting_link_never_kills_the_handshake() {
+fn corrupting_link_never_kills_the_handshake(v: Version) {
     for seed in 1..=10u64 {
-        let ccfg = webpki_client("client")
+        let ccfg = webpki_client(v, "client")
             .timers(500, 8_000, 60_000)
             .build()
             .unwrap();
-        let scfg = webpki_server("server")
+        let scfg = webpki_server(v, "server")
             .timers(500, 8_000, 60_000)
             .build()
             .unwrap();
@@ -622,14 +337,15 @@ fn corrupting_link_never_kills_the_handshake() {
         }
     }
 }
+version_tests!(corrupting_link_never_kills_the_handshake);
 
 // ---------------------------------------------------------------------------------------------
 // Retransmission timing (RFC 6347 §4.2.4.1: initial timer 1 s, doubled each time, capped).
 
 /// Times at which the client emitted a ClientHello, and the time and error of its failure,
 /// when the server's answers never arrive.
-fn client_hello_schedule(ccfg: Arc<Config>) -> (Vec<u64>, u64, Error) {
-    let scfg = webpki_server("server").build().unwrap();
+fn client_hello_schedule(v: Version, ccfg: Arc<Config>) -> (Vec<u64>, u64, Error) {
+    let scfg = webpki_server(v, "server").build().unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
     p.tamper = Some(Box::new(
         |side, _, d| {
@@ -660,10 +376,10 @@ fn client_hello_schedule(ccfg: Arc<Config>) -> (Vec<u64>, u64, Error) {
     (times, t, e)
 }
 
-#[test]
-fn client_hello_retransmission_default_timers() {
+fn client_hello_retransmission_default_timers(v: Version) {
     // Defaults: 1 s initial, 60 s max RTO, 60 s handshake deadline.
-    let (times, failed_at, err) = client_hello_schedule(webpki_client("client").build().unwrap());
+    let (times, failed_at, err) =
+        client_hello_schedule(v, webpki_client(v, "client").build().unwrap());
     assert_eq!(times, [0, 1_000, 3_000, 7_000, 15_000, 31_000]);
     assert_eq!(failed_at, 60_000);
     assert_eq!(
@@ -673,15 +389,15 @@ fn client_hello_retransmission_default_timers() {
         }
     );
 }
+version_tests!(client_hello_retransmission_default_timers);
 
-#[test]
-fn client_hello_retransmission_capped_rto() {
+fn client_hello_retransmission_capped_rto(v: Version) {
     // The RTO doubles to 8 s and stays there: 0 1 3 7 15 23 ... until the 40 s deadline.
-    let ccfg = webpki_client("client")
+    let ccfg = webpki_client(v, "client")
         .timers(1_000, 8_000, 40_000)
         .build()
         .unwrap();
-    let (times, failed_at, err) = client_hello_schedule(ccfg);
+    let (times, failed_at, err) = client_hello_schedule(v, ccfg);
     assert_eq!(
         times,
         [0, 1_000, 3_000, 7_000, 15_000, 23_000, 31_000, 39_000]
@@ -689,27 +405,29 @@ fn client_hello_retransmission_capped_rto() {
     assert_eq!(failed_at, 40_000);
     assert!(matches!(err, Error::HandshakeTimeout { .. }));
 }
+version_tests!(client_hello_retransmission_capped_rto);
 
-#[test]
-fn client_hello_retransmission_custom_timers() {
+fn client_hello_retransmission_custom_timers(v: Version) {
     // 100 ms initial, 400 ms max, 2 s deadline.
-    let ccfg = webpki_client("client")
+    let ccfg = webpki_client(v, "client")
         .timers(100, 400, 2_000)
         .build()
         .unwrap();
-    let (times, failed_at, err) = client_hello_schedule(ccfg);
+    let (times, failed_at, err) = client_hello_schedule(v, ccfg);
     assert_eq!(times, [0, 100, 300, 700, 1_100, 1_500, 1_900]);
     assert_eq!(failed_at, 2_000);
     assert!(matches!(err, Error::HandshakeTimeout { .. }));
 }
+version_tests!(client_hello_retransmission_custom_timers);
 
 /// The server's flight 4 follows the same schedule when the client's flight 5 never arrives,
 /// counted from when the flight was first sent (the cookie ClientHello arrives at t=30 with
 /// 10 ms latency and the HelloVerifyRequest round trip).
 #[test]
 fn server_flight_retransmission_schedule() {
-    let ccfg = webpki_client("client").build().unwrap();
-    let scfg = webpki_server("server")
+    let v = Version::V12;
+    let ccfg = webpki_client(v, "client").build().unwrap();
+    let scfg = webpki_server(v, "server")
         .timers(1_000, 4_000, 20_000)
         .build()
         .unwrap();
@@ -737,17 +455,16 @@ fn server_flight_retransmission_schedule() {
 
 /// A plaintext fatal alert is unauthenticated (anyone can forge it): it does not end the
 /// handshake, but it is reported as the likely reason when the deadline does.
-#[test]
-fn plaintext_alert_is_the_likely_reason_of_a_timeout() {
-    let ccfg = webpki_client("client")
+fn plaintext_alert_is_the_likely_reason_of_a_timeout(v: Version) {
+    let ccfg = webpki_client(v, "client")
         .timers(100, 400, 2_000)
         .build()
         .unwrap();
-    let mut p = Pair::lossless(ccfg, webpki_server("server").build().unwrap());
+    let mut p = Pair::lossless(ccfg, webpki_server(v, "server").build().unwrap());
     // The network loses everything; the only thing the client ever receives is a forged
     // plaintext handshake_failure alert at t=0.
     p.tamper = Some(Box::new(|_, _, _| Vec::new()));
-    p.feed(CLIENT, &record(21, 0, 0, &[2, 40])).unwrap();
+    p.feed(CLIENT, &record12(21, 0, 0, &[2, 40])).unwrap();
     assert!(
         p.client.next_timeout().is_some(),
         "the alert ended the handshake"
@@ -763,6 +480,7 @@ fn plaintext_alert_is_the_likely_reason_of_a_timeout() {
         ))
     );
 }
+version_tests!(plaintext_alert_is_the_likely_reason_of_a_timeout);
 
 // ---------------------------------------------------------------------------------------------
 // Record layer: replay window and authentication.
@@ -779,34 +497,26 @@ fn seal_records(p: &mut Pair, from: Side, n: usize) -> Vec<Vec<u8>> {
     out
 }
 
-fn drops(p: &Pair, side: Side) -> DropCounts {
-    match side {
-        Side::A => p.client.stats().dropped,
-        Side::B => p.server.stats().dropped,
-    }
-}
-
-#[test]
-fn replayed_record_is_delivered_once() {
-    let mut p = connected_pair();
+fn replayed_record_is_delivered_once(v: Version) {
+    let mut p = connected_pair(v);
     let d = seal_records(&mut p, CLIENT, 1).remove(0);
-    let before = drops(&p, SERVER);
+    let before = p.drops(SERVER);
     p.feed(SERVER, &d).unwrap();
     p.feed(SERVER, &d).unwrap();
     assert_eq!(p.s.app, vec![b"record 0".to_vec()]);
-    let after = drops(&p, SERVER);
+    let after = p.drops(SERVER);
     assert_eq!(after.replayed, before.replayed + 1);
     assert_eq!(after.total(), before.total() + 1);
     assert!(p.server.is_connected());
 }
+version_tests!(replayed_record_is_delivered_once);
 
 /// RFC 6347 §4.1.2.6: records inside the 64-record window may arrive out of order; records
 /// left of it are dropped.
-#[test]
-fn replay_window_accepts_reordered_and_drops_very_old() {
-    let mut p = connected_pair();
+fn replay_window_accepts_reordered_and_drops_very_old(v: Version) {
+    let mut p = connected_pair(v);
     let ds = seal_records(&mut p, CLIENT, 100);
-    let before = drops(&p, SERVER);
+    let before = p.drops(SERVER);
     for (i, d) in ds.iter().enumerate() {
         if i != 0 && i != 50 {
             p.feed(SERVER, d).unwrap();
@@ -822,25 +532,25 @@ fn replay_window_accepts_reordered_and_drops_very_old() {
         .collect::<Vec<_>>();
     expected.push(b"record 50".to_vec());
     assert_eq!(p.s.app, expected);
-    let after = drops(&p, SERVER);
+    let after = p.drops(SERVER);
     assert_eq!(after.replayed, before.replayed + 1);
     // Replaying any of them again is dropped too.
     p.feed(SERVER, &ds[50]).unwrap();
     p.feed(SERVER, &ds[99]).unwrap();
-    assert_eq!(drops(&p, SERVER).replayed, before.replayed + 3);
+    assert_eq!(p.drops(SERVER).replayed, before.replayed + 3);
     assert_eq!(p.s.app.len(), 99);
     assert!(p.server.is_connected());
 }
+version_tests!(replay_window_accepts_reordered_and_drops_very_old);
 
 /// A receiver that never calls `recv` holds at most 256 records and 256 KiB; the rest are
 /// dropped and counted as overflow, the association survives, and what was held is intact.
-#[test]
-fn unread_application_data_is_bounded() {
+fn unread_application_data_is_bounded(v: Version) {
     for (size, n, kept) in [
         (10usize, 300usize, 256usize),
         (1100, 300, 256 * 1024 / 1100),
     ] {
-        let mut p = connected_pair();
+        let mut p = connected_pair(v);
         let mut ds = Vec::new();
         for i in 0..n {
             let mut rec = vec![(i % 251) as u8; size];
@@ -848,13 +558,13 @@ fn unread_application_data_is_bounded() {
             p.client.send(&rec).unwrap();
             ds.extend(p.take(CLIENT));
         }
-        let before = drops(&p, SERVER).overflow;
+        let before = p.drops(SERVER).overflow;
         for d in &ds {
             // Straight to the connection: `feed` would drain it with recv.
             p.server.handle_datagram(p.now, d).unwrap();
         }
         assert_eq!(
-            drops(&p, SERVER).overflow - before,
+            p.drops(SERVER).overflow - before,
             (n - kept) as u64,
             "size {size}"
         );
@@ -867,15 +577,17 @@ fn unread_application_data_is_bounded() {
         assert!(p.server.is_connected());
     }
 }
+version_tests!(unread_application_data_is_bounded);
 
 /// Flipping any byte of a protected record's ciphertext or tag makes it fail authentication:
 /// dropped, counted in auth_failed, and the association carries on. The window is not
 /// moved by a forgery, so the genuine record is still accepted afterwards.
 #[test]
 fn tampered_record_is_dropped_and_association_survives() {
-    let mut p = connected_pair();
+    let v = Version::V12;
+    let mut p = connected_pair(v);
     let d = seal_records(&mut p, CLIENT, 1).remove(0);
-    let before = drops(&p, SERVER);
+    let before = p.drops(SERVER);
     for i in 13..d.len() {
         let mut bad = d.clone();
         bad[i] ^= 0x01;
@@ -885,7 +597,7 @@ fn tampered_record_is_dropped_and_association_survives() {
     let mut bad = d.clone();
     bad[5] ^= 0x80;
     p.feed(SERVER, &bad).unwrap();
-    let after = drops(&p, SERVER);
+    let after = p.drops(SERVER);
     assert_eq!(
         after.auth_failed,
         before.auth_failed + (d.len() - 13) as u64 + 1
@@ -894,15 +606,14 @@ fn tampered_record_is_dropped_and_association_survives() {
     assert!(p.server.is_connected());
     p.feed(SERVER, &d).unwrap();
     assert_eq!(p.s.app, vec![b"record 0".to_vec()]);
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 }
 
 // ---------------------------------------------------------------------------------------------
 // close_notify.
 
-#[test]
-fn close_notify_ends_the_association() {
-    let mut p = connected_pair();
+fn close_notify_ends_the_association(v: Version) {
+    let mut p = connected_pair(v);
     // A record sent before close, delivered only after the close_notify.
     let late = seal_records(&mut p, CLIENT, 1).remove(0);
     p.client.close().unwrap();
@@ -925,10 +636,10 @@ fn close_notify_ends_the_association() {
         .events
         .iter()
         .any(|(_, e)| matches!(e, Event::Failed(_))));
-    let dropped = drops(&p, SERVER).total();
+    let dropped = p.drops(SERVER).total();
     p.feed(SERVER, &late).unwrap();
     assert!(p.s.app.is_empty(), "data accepted after close_notify");
-    assert_eq!(drops(&p, SERVER).total(), dropped + 1);
+    assert_eq!(p.drops(SERVER).total(), dropped + 1);
     assert!(p.client.close().is_ok(), "a second close is harmless");
     assert_eq!(
         p.s.events
@@ -938,28 +649,30 @@ fn close_notify_ends_the_association() {
         1
     );
 }
+version_tests!(close_notify_ends_the_association);
 
 // ---------------------------------------------------------------------------------------------
 // Cookie exchange.
 
 #[test]
 fn cookie_exchange_on_by_default_and_can_be_switched_off() {
-    let mut p = connected_pair();
+    let v = Version::V12;
+    let mut p = connected_pair(v);
     assert_eq!(p.server.stats().hello_verify_requests, 1);
     assert_eq!(p.server.stats().dropped.cookie, 1);
     // ClientHello, HelloVerifyRequest, ClientHello again.
     assert_eq!(p.c.sent[0].1[13], 1);
     assert_eq!(p.s.sent[0].1[13], 3);
     assert_eq!(p.c.sent[1].1[13], 1);
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 
-    let ccfg = webpki_client("client").build().unwrap();
-    let scfg = webpki_server("server")
+    let ccfg = webpki_client(v, "client").build().unwrap();
+    let scfg = webpki_server(v, "server")
         .cookie_exchange(false)
         .build()
         .unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
-    p.connect(10_000);
+    p.handshake(10_000);
     assert_eq!(p.server.stats().hello_verify_requests, 0);
     assert_eq!(p.server.stats().dropped.cookie, 0);
     // Without the extra round trip the handshake ends one round trip (20 ms) earlier.
@@ -975,7 +688,8 @@ fn cookie_exchange_on_by_default_and_can_be_switched_off() {
 
 #[test]
 fn events_order_negotiated_and_stats() {
-    let p = connected_pair();
+    let v = Version::V12;
+    let p = connected_pair(v);
     for (name, log, conn) in [("client", &p.c, &p.client), ("server", &p.s, &p.server)] {
         let kinds = log
             .events
@@ -990,7 +704,7 @@ fn events_order_negotiated_and_stats() {
             .collect::<Vec<_>>();
         assert_eq!(kinds, ["cert", "connected"], "{name}");
         let n = log.connected().unwrap();
-        assert_eq!(n.version, ProtocolVersion::Dtls12);
+        assert_eq!(n.version, v.protocol());
         assert_eq!(
             n.cipher_suite,
             CipherSuite::EcdheEcdsaAes128GcmSha256,
@@ -1020,9 +734,8 @@ fn events_order_negotiated_and_stats() {
     assert_eq!(p.server.stats().datagrams_in, p.c.sent.len() as u64);
 }
 
-#[test]
-fn stats_before_the_handshake_have_no_duration() {
-    let ccfg = webpki_client("client").build().unwrap();
+fn stats_before_the_handshake_have_no_duration(v: Version) {
+    let ccfg = webpki_client(v, "client").build().unwrap();
     let c = Connection::new(ccfg, Role::Client, Some("dtls-server"), 1234).unwrap();
     let s = c.stats();
     assert_eq!(s.handshake_started_ms, 1234);
@@ -1034,6 +747,7 @@ fn stats_before_the_handshake_have_no_duration() {
         "ClientHello retransmission timer"
     );
 }
+version_tests!(stats_before_the_handshake_have_no_duration);
 
 // ---------------------------------------------------------------------------------------------
 // Forged plaintext records.
@@ -1042,51 +756,56 @@ fn stats_before_the_handshake_have_no_duration() {
 /// exist, and never before the handshake): dropped and counted, never delivered.
 #[test]
 fn epoch0_application_data_after_handshake_is_dropped() {
-    let mut p = connected_pair();
+    let v = Version::V12;
+    let mut p = connected_pair(v);
     for side in [CLIENT, SERVER] {
-        let before = drops(&p, side);
+        let before = p.drops(side);
         for seq in [0u64, 7, 1 << 40] {
-            p.feed(side, &record(23, 0, seq, b"forged plaintext"))
+            p.feed(side, &record12(23, 0, seq, b"forged plaintext"))
                 .unwrap();
         }
-        let after = drops(&p, side);
+        let after = p.drops(side);
         assert_eq!(after.unexpected, before.unexpected + 3, "{side:?}");
     }
     assert!(p.c.app.is_empty() && p.s.app.is_empty());
     assert!(p.client.is_connected() && p.server.is_connected());
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 }
 
 /// Forged epoch-0 application data during the handshake is dropped as well.
 #[test]
 fn epoch0_application_data_during_handshake_is_dropped() {
-    let mut p = default_pair();
+    let v = Version::V12;
+    let mut p = default_pair(v);
     p.tamper = Some(Box::new(|_, i, d| {
         if i < 3 {
-            vec![record(23, 0, 99, b"forged"), d]
+            vec![record12(23, 0, 99, b"forged"), d]
         } else {
             vec![d]
         }
     }));
-    p.connect(10_000);
+    p.handshake(10_000);
     assert!(p.c.app.is_empty() && p.s.app.is_empty());
-    assert!(drops(&p, CLIENT).unexpected >= 1 && drops(&p, SERVER).unexpected >= 1);
+    assert!(p.drops(CLIENT).unexpected >= 1 && p.drops(SERVER).unexpected >= 1);
 }
 
 /// A plaintext fatal alert injected ahead of each of the first flights, in both directions,
 /// does not end the handshake (see the "Rules of the house": it could be forged by anyone).
-#[test]
-fn plaintext_fatal_alert_mid_handshake_is_ignored() {
-    let mut p = default_pair();
+fn plaintext_fatal_alert_mid_handshake_is_ignored(v: Version) {
+    let mut p = default_pair(v);
     p.tamper = Some(Box::new(|_, i, d| {
         if i < 4 {
             // handshake_failure, then bad_record_mac, each as its own datagram.
-            vec![record(21, 0, 50, &[2, 40]), record(21, 0, 51, &[2, 20]), d]
+            vec![
+                record12(21, 0, 50, &[2, 40]),
+                record12(21, 0, 51, &[2, 20]),
+                d,
+            ]
         } else {
             vec![d]
         }
     }));
-    p.connect(10_000);
+    p.handshake(10_000);
     for log in [&p.c, &p.s] {
         assert!(log.error.is_none());
         assert!(!log
@@ -1094,30 +813,31 @@ fn plaintext_fatal_alert_mid_handshake_is_ignored() {
             .iter()
             .any(|(_, e)| matches!(e, Event::Failed(_))));
     }
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 }
+version_tests!(plaintext_fatal_alert_mid_handshake_is_ignored);
 
 /// A plaintext fatal alert after the handshake does not end the association either.
-#[test]
-fn plaintext_fatal_alert_after_handshake_is_ignored() {
-    let mut p = connected_pair();
-    p.feed(CLIENT, &record(21, 0, 1, &[2, 40])).unwrap();
-    p.feed(SERVER, &record(21, 0, 1, &[2, 0])).unwrap();
+fn plaintext_fatal_alert_after_handshake_is_ignored(v: Version) {
+    let mut p = connected_pair(v);
+    p.feed(CLIENT, &record12(21, 0, 1, &[2, 40])).unwrap();
+    p.feed(SERVER, &record12(21, 0, 1, &[2, 0])).unwrap();
     assert!(p.client.is_connected() && p.server.is_connected());
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 }
+version_tests!(plaintext_fatal_alert_after_handshake_is_ignored);
 
 // ---------------------------------------------------------------------------------------------
 // extended_master_secret (RFC 7627).
 
-fn ems_pair(client: ExtendedMasterSecret, server: ExtendedMasterSecret) -> Pair {
+fn ems_pair(v: Version, client: ExtendedMasterSecret, server: ExtendedMasterSecret) -> Pair {
     Pair::lossless(
-        webpki_client("client")
+        webpki_client(v, "client")
             .extended_master_secret(client)
             .timers(100, 400, 2_000)
             .build()
             .unwrap(),
-        webpki_server("server")
+        webpki_server(v, "server")
             .extended_master_secret(server)
             .timers(100, 400, 2_000)
             .build()
@@ -1127,7 +847,12 @@ fn ems_pair(client: ExtendedMasterSecret, server: ExtendedMasterSecret) -> Pair 
 
 #[test]
 fn ems_required_by_client_disabled_by_server() {
-    let mut p = ems_pair(ExtendedMasterSecret::Require, ExtendedMasterSecret::Disable);
+    let v = Version::V12;
+    let mut p = ems_pair(
+        v,
+        ExtendedMasterSecret::Require,
+        ExtendedMasterSecret::Disable,
+    );
     assert!(p.run_until(10_000, |p| p.c.error.is_some()));
     assert_eq!(p.c.error(), Some(&Error::ExtendedMasterSecretRequired));
     assert!(!p.server.is_connected());
@@ -1135,7 +860,12 @@ fn ems_required_by_client_disabled_by_server() {
 
 #[test]
 fn ems_required_by_server_disabled_by_client() {
-    let mut p = ems_pair(ExtendedMasterSecret::Disable, ExtendedMasterSecret::Require);
+    let v = Version::V12;
+    let mut p = ems_pair(
+        v,
+        ExtendedMasterSecret::Disable,
+        ExtendedMasterSecret::Require,
+    );
     assert!(p.run_until(10_000, |p| p.s.error.is_some()));
     assert_eq!(p.s.error(), Some(&Error::ExtendedMasterSecretRequired));
     assert!(!p.client.is_connected());
@@ -1143,13 +873,14 @@ fn ems_required_by_server_disabled_by_client() {
 
 #[test]
 fn ems_requested_vs_disabled_completes_without_it() {
+    let v = Version::V12;
     for (c, s) in [
         (ExtendedMasterSecret::Request, ExtendedMasterSecret::Disable),
         (ExtendedMasterSecret::Disable, ExtendedMasterSecret::Request),
         (ExtendedMasterSecret::Disable, ExtendedMasterSecret::Disable),
     ] {
-        let mut p = ems_pair(c, s);
-        p.connect(2_000);
+        let mut p = ems_pair(v, c, s);
+        p.handshake(2_000);
         assert!(
             !p.c.connected().unwrap().extended_master_secret,
             "{c:?} {s:?}"
@@ -1158,10 +889,14 @@ fn ems_requested_vs_disabled_completes_without_it() {
             !p.s.connected().unwrap().extended_master_secret,
             "{c:?} {s:?}"
         );
-        exchange_app_data(&mut p);
+        p.exchange_app_data();
     }
-    let mut p = ems_pair(ExtendedMasterSecret::Request, ExtendedMasterSecret::Request);
-    p.connect(2_000);
+    let mut p = ems_pair(
+        v,
+        ExtendedMasterSecret::Request,
+        ExtendedMasterSecret::Request,
+    );
+    p.handshake(2_000);
     assert!(p.c.connected().unwrap().extended_master_secret);
     assert!(p.s.connected().unwrap().extended_master_secret);
 }
@@ -1173,44 +908,43 @@ const SRTP_AES128_CM_SHA1_80: u16 = 0x0001;
 const SRTP_AES128_CM_SHA1_32: u16 = 0x0002;
 const SRTP_AEAD_AES_128_GCM: u16 = 0x0007;
 
-#[test]
-fn alpn_and_srtp_show_up_in_negotiated() {
-    let ccfg = webpki_client("client")
+fn alpn_and_srtp_show_up_in_negotiated(v: Version) {
+    let ccfg = webpki_client(v, "client")
         .alpn(&[b"webrtc", b"c-webrtc"])
         .srtp_profiles(&[SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_SHA1_80])
         .build()
         .unwrap();
     // The server's preference order decides.
-    let scfg = webpki_server("server")
+    let scfg = webpki_server(v, "server")
         .alpn(&[b"c-webrtc", b"webrtc"])
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80, SRTP_AEAD_AES_128_GCM])
         .build()
         .unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
-    p.connect(10_000);
+    p.handshake(10_000);
     for n in [p.c.connected().unwrap(), p.s.connected().unwrap()] {
         assert_eq!(n.alpn.as_deref(), Some(&b"c-webrtc"[..]));
         assert_eq!(n.srtp_profile, Some(SRTP_AES128_CM_SHA1_80));
         assert!(n.srtp_mki.is_empty());
     }
 }
+version_tests!(alpn_and_srtp_show_up_in_negotiated);
 
 /// A NULL profile is negotiated only when both sides list it; the client's MKI comes back,
 /// and both ends derive the same RFC 5764 §4.2 keys (60 bytes, as libsrtp expects).
-#[test]
-fn null_srtp_profile_with_mki_gives_equal_keys() {
+fn null_srtp_profile_with_mki_gives_equal_keys(v: Version) {
     const SRTP_NULL_SHA1_80: u16 = 0x0005;
-    let ccfg = webpki_client("client")
+    let ccfg = webpki_client(v, "client")
         .srtp_profiles(&[SRTP_NULL_SHA1_80])
         .srtp_mki(&[7, 7])
         .build()
         .unwrap();
-    let scfg = webpki_server("server")
+    let scfg = webpki_server(v, "server")
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80, SRTP_NULL_SHA1_80])
         .build()
         .unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
-    p.connect(10_000);
+    p.handshake(10_000);
     for n in [p.c.connected().unwrap(), p.s.connected().unwrap()] {
         assert_eq!(n.srtp_profile, Some(SRTP_NULL_SHA1_80));
         assert_eq!(n.srtp_mki, [7, 7]);
@@ -1221,23 +955,23 @@ fn null_srtp_profile_with_mki_gives_equal_keys() {
     assert_eq!(a, b);
     assert_eq!(a.client_salt().len(), 14);
 }
+version_tests!(null_srtp_profile_with_mki_gives_equal_keys);
 
 /// A server set not to use MKIs answers with an empty one (RFC 5764 §4.1.3); the client
 /// accepts that, and neither side uses an MKI.
-#[test]
-fn server_declines_the_clients_mki() {
-    let ccfg = webpki_client("client")
+fn server_declines_the_clients_mki(v: Version) {
+    let ccfg = webpki_client(v, "client")
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80])
         .srtp_mki(&[1, 2, 3])
         .build()
         .unwrap();
-    let scfg = webpki_server("server")
+    let scfg = webpki_server(v, "server")
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80])
         .srtp_accept_mki(false)
         .build()
         .unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
-    p.connect(10_000);
+    p.handshake(10_000);
     for n in [p.c.connected().unwrap(), p.s.connected().unwrap()] {
         assert_eq!(n.srtp_profile, Some(SRTP_AES128_CM_SHA1_80));
         assert!(n.srtp_mki.is_empty(), "{:?}", n.srtp_mki);
@@ -1246,37 +980,37 @@ fn server_declines_the_clients_mki() {
     assert!(a.mki.is_empty());
     assert_eq!(a, p.server.srtp_keying_material().unwrap());
 }
+version_tests!(server_declines_the_clients_mki);
 
-#[test]
-fn no_common_srtp_profile_completes_without_srtp() {
-    let ccfg = webpki_client("client")
+fn no_common_srtp_profile_completes_without_srtp(v: Version) {
+    let ccfg = webpki_client(v, "client")
         .srtp_profiles(&[SRTP_AEAD_AES_128_GCM])
         .build()
         .unwrap();
-    let scfg = webpki_server("server")
+    let scfg = webpki_server(v, "server")
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32])
         .build()
         .unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
-    p.connect(10_000);
+    p.handshake(10_000);
     assert_eq!(p.c.connected().unwrap().srtp_profile, None);
     assert_eq!(p.s.connected().unwrap().srtp_profile, None);
     // Only one side configured: no use_srtp either.
-    let ccfg = webpki_client("client")
+    let ccfg = webpki_client(v, "client")
         .srtp_profiles(&[SRTP_AES128_CM_SHA1_80])
         .alpn(&[b"x"])
         .build()
         .unwrap();
-    let mut p = Pair::lossless(ccfg, webpki_server("server").build().unwrap());
-    p.connect(10_000);
+    let mut p = Pair::lossless(ccfg, webpki_server(v, "server").build().unwrap());
+    p.handshake(10_000);
     let n = p.c.connected().unwrap();
     assert_eq!((n.srtp_profile, n.alpn.clone()), (None, None));
 }
+version_tests!(no_common_srtp_profile_completes_without_srtp);
 
-#[test]
-fn no_common_alpn_protocol_fails_with_no_application_protocol() {
-    let ccfg = webpki_client("client").alpn(&[b"a"]).build().unwrap();
-    let scfg = webpki_server("server").alpn(&[b"b"]).build().unwrap();
+fn no_common_alpn_protocol_fails_with_no_application_protocol(v: Version) {
+    let ccfg = webpki_client(v, "client").alpn(&[b"a"]).build().unwrap();
+    let scfg = webpki_server(v, "server").alpn(&[b"b"]).build().unwrap();
     let mut p = Pair::lossless(ccfg, scfg);
     assert!(p.run_until(10_000, |p| p.s.error.is_some()));
     assert!(matches!(
@@ -1287,9 +1021,10 @@ fn no_common_alpn_protocol_fails_with_no_application_protocol() {
         })
     ));
 }
+version_tests!(no_common_alpn_protocol_fails_with_no_application_protocol);
 
 // ---------------------------------------------------------------------------------------------
-// Forged plaintext handshake fragments (found by tests/robustness.rs).
+// Forged plaintext handshake fragments (found by tests/engine/robustness.rs).
 
 /// A DTLS handshake fragment (RFC 6347 §4.2.2) in an epoch-0 record.
 fn forged_fragment(
@@ -1306,18 +1041,18 @@ fn forged_fragment(
     h.extend_from_slice(&frag_off.to_be_bytes()[1..]);
     h.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
     h.extend_from_slice(body);
-    record(22, 0, record_seq, &h)
+    record12(22, 0, record_seq, &h)
 }
 
 /// Runs the default handshake with `forged` delivered to `to` just ahead of the first datagram
 /// of the peer's flight carrying index `before` (per-side datagram index of the sender).
-fn handshake_with_forgery(to: Side, before: usize, forged: Vec<u8>) -> Pair {
+fn handshake_with_forgery(v: Version, to: Side, before: usize, forged: Vec<u8>) -> Pair {
     let mut p = Pair::lossless(
-        webpki_client("client")
+        webpki_client(v, "client")
             .timers(100, 400, 5_000)
             .build()
             .unwrap(),
-        webpki_server("server")
+        webpki_server(v, "server")
             .timers(100, 400, 5_000)
             .build()
             .unwrap(),
@@ -1345,9 +1080,10 @@ fn handshake_with_forgery(to: Side, before: usize, forged: Vec<u8>) -> Pair {
 /// ServerHello fragment as inconsistent, so the handshake can only time out.
 #[test]
 fn forged_fragment_with_other_length_does_not_block_the_handshake() {
+    let v = Version::V12;
     // Server datagram 1 is the first of flight 4 (datagram 0 is the HelloVerifyRequest).
     let forged = forged_fragment(1, 2, 300, 1, 0, &[0xfe, 0xfd, 0, 0]);
-    let p = handshake_with_forgery(CLIENT, 1, forged);
+    let p = handshake_with_forgery(v, CLIENT, 1, forged);
     assert_eq!(p.c.error(), None, "server error {:?}", p.s.error());
     assert!(p.client.is_connected() && p.server.is_connected());
 }
@@ -1359,8 +1095,9 @@ fn forged_fragment_with_other_length_does_not_block_the_handshake() {
 /// retransmission: the client can never complete.
 #[test]
 fn forged_future_fragment_does_not_block_finished() {
+    let v = Version::V12;
     let forged = forged_fragment(1, 20, 40, 6, 0, &[1, 2, 3, 4]);
-    let p = handshake_with_forgery(CLIENT, 1, forged);
+    let p = handshake_with_forgery(v, CLIENT, 1, forged);
     assert_eq!(p.c.error(), None, "server error {:?}", p.s.error());
     assert!(p.client.is_connected() && p.server.is_connected());
 }
@@ -1373,11 +1110,12 @@ fn forged_future_fragment_does_not_block_finished() {
 /// epoch-0 message after the handshake is otherwise ignored (`admit_fragment`).
 #[test]
 fn forged_message_buffered_past_finished_does_not_kill_the_association() {
+    let v = Version::V12;
     // An empty Certificate (chain length 0), complete in one fragment, msg_seq 6.
     let forged = forged_fragment(1, 11, 3, 6, 0, &[0, 0, 0]);
     // Client datagram 2 is the first of flight 5: the server has taken the ClientHello with
     // the cookie (before that, the cookie check drops anything but a ClientHello).
-    let mut p = handshake_with_forgery(SERVER, 2, forged);
+    let mut p = handshake_with_forgery(v, SERVER, 2, forged);
     p.run_for(1_000);
     assert_eq!(p.s.error(), None);
     assert!(p.client.is_connected() && p.server.is_connected());
@@ -1389,9 +1127,10 @@ fn forged_message_buffered_past_finished_does_not_kill_the_association() {
 /// gives no way to produce one, so the refusal path with no_renegotiation is not reached here.)
 #[test]
 fn plaintext_client_hello_after_handshake_starts_nothing() {
-    let mut p = connected_pair();
+    let v = Version::V12;
+    let mut p = connected_pair(v);
     let mut other = Connection::new(
-        webpki_client("client").build().unwrap(),
+        webpki_client(v, "client").build().unwrap(),
         Role::Client,
         Some("dtls-server"),
         p.now,
@@ -1409,7 +1148,7 @@ fn plaintext_client_hello_after_handshake_starts_nothing() {
             "server answered with a ServerHello or HelloVerifyRequest"
         );
     }
-    exchange_app_data(&mut p);
+    p.exchange_app_data();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1442,11 +1181,12 @@ fn split_handshake(d: &[u8], at: usize) -> [Vec<u8>; 2] {
 
 #[test]
 fn fragmented_client_hello_passes_the_stateless_cookie() {
-    let scfg = webpki_server("server").build().unwrap();
+    let v = Version::V12;
+    let scfg = webpki_server(v, "server").build().unwrap();
     let mut server = Connection::new(scfg, Role::Server, None, 0).unwrap();
     server.set_peer_address(b"198.51.100.7:5000");
     let mut client = Connection::new(
-        webpki_client("client").build().unwrap(),
+        webpki_client(v, "client").build().unwrap(),
         Role::Client,
         Some("dtls-server"),
         0,
@@ -1515,11 +1255,12 @@ fn fragmented_client_hello_passes_the_stateless_cookie() {
 /// nothing, and accepts the cookie-bearing head of the retry.
 #[test]
 fn front_door_handles_a_fragmented_client_hello() {
-    let scfg = webpki_server("server").build().unwrap();
+    let v = Version::V12;
+    let scfg = webpki_server(v, "server").build().unwrap();
     let door = ServerFrontDoor::new(scfg);
     let peer = b"198.51.100.7:5000";
     let mut client = Connection::new(
-        webpki_client("client").build().unwrap(),
+        webpki_client(v, "client").build().unwrap(),
         Role::Client,
         Some("dtls-server"),
         0,

@@ -28,9 +28,7 @@
 //! `server_closed_by_peer_does_not_retransmit_flight6` and
 //! `server_alert_before_its_ccs_is_plaintext`.
 
-#[path = "common/hostile.rs"]
-mod hostile;
-
+use crate::common::hostile::*;
 use dtls_proto::msgs::alert::Alert;
 use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::enums::{
@@ -41,7 +39,6 @@ use dtls_proto::{
     Certificate, ClientAuth, ConfigBuilder, Error, Event, HashAlg, PeerVerification,
     ServerFrontDoor, Verdict,
 };
-use hostile::*;
 
 // ---------------------------------------------------------------------------------------------
 // Set-ups.

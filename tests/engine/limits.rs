@@ -2,121 +2,87 @@
 //! is dropped and counted, or refused, and the association carries on. (Also one retransmission
 //! rule that needs the same two-endpoint harness: data before Finished.)
 
-mod common;
-
-use common::fixtures::fixture;
+use crate::common::fixtures::fixture;
+use crate::common::pair::*;
+use crate::version_tests;
 use dtls_proto::*;
 use std::sync::Arc;
 
-fn pair(server_limits: Limits, client_limits: Limits) -> (Connection, Connection) {
-    let scert = Certificate::generate("server").unwrap();
-    let ccert = Certificate::generate("client").unwrap();
-    let sfp = scert.fingerprint(HashAlg::Sha256);
-    let cfp = ccert.fingerprint(HashAlg::Sha256);
-    let scfg = Config::builder()
-        .certificate(scert)
-        .peer_fingerprint(cfp)
-        .require_client_certificate(true)
-        .limits(server_limits)
-        .build()
-        .unwrap();
-    let ccfg = Config::builder()
-        .certificate(ccert)
-        .peer_fingerprint(sfp)
-        .limits(client_limits)
-        .build()
-        .unwrap();
-    (
-        Connection::new(ccfg, Role::Client, None, 0).unwrap(),
-        Connection::new(scfg, Role::Server, None, 0).unwrap(),
-    )
+/// An instant pair with pinned fingerprints, the server requiring the client's certificate.
+fn pair(v: Version, server_limits: Limits, client_limits: Limits) -> Pair {
+    let (c, s) = pinned(v);
+    let s = s.require_client_certificate(true).limits(server_limits);
+    let c = c.limits(client_limits);
+    let (c, s) = build((c, s));
+    Pair::instant(c, s)
 }
 
-/// Moves every pending datagram from `a` to `b`; returns how many.
-fn pump(a: &mut Connection, b: &mut Connection) -> usize {
-    let mut buf = [0u8; 1500];
-    let mut n = 0;
-    while let Some(len) = a.poll_transmit(0, &mut buf).unwrap() {
-        let _ = b.handle_datagram(0, &buf[..len]);
-        n += 1;
-    }
-    n
-}
-
-fn handshake(c: &mut Connection, s: &mut Connection) {
-    for _ in 0..20 {
-        if pump(c, s) + pump(s, c) == 0 {
-            break;
-        }
-    }
-}
-
-#[test]
-fn unread_records_beyond_the_limit_are_dropped_and_counted() {
+fn unread_records_beyond_the_limit_are_dropped_and_counted(v: Version) {
     let limits = Limits {
         max_received_records: 32,
         ..Limits::default()
     };
-    let (mut c, mut s) = pair(Limits::default(), limits);
-    handshake(&mut c, &mut s);
-    assert!(c.is_connected() && s.is_connected());
+    let mut p = pair(v, Limits::default(), limits);
+    p.handshake(10_000);
+    assert!(p.client.is_connected() && p.server.is_connected());
     for i in 0..40u8 {
-        s.send(&[i; 100]).unwrap();
-        pump(&mut s, &mut c);
+        p.server.send(&[i; 100]).unwrap();
+        p.transfer(SERVER);
     }
-    assert_eq!(c.stats().dropped.overflow, 8);
+    assert_eq!(p.client.stats().dropped.overflow, 8);
     let mut buf = [0u8; 200];
     let mut got = Vec::new();
-    while let Some(n) = c.recv(&mut buf).unwrap() {
+    while let Some(n) = p.client.recv(&mut buf).unwrap() {
         got.push(buf[..n].to_vec());
     }
     // The first 32 were kept, in order; after reading, new records fit again.
     assert_eq!(got.len(), 32);
     assert!(got.iter().enumerate().all(|(i, r)| r == &[i as u8; 100]));
-    s.send(b"again").unwrap();
-    pump(&mut s, &mut c);
-    assert_eq!(c.recv(&mut buf).unwrap(), Some(5));
+    p.server.send(b"again").unwrap();
+    p.transfer(SERVER);
+    assert_eq!(p.client.recv(&mut buf).unwrap(), Some(5));
 }
+version_tests!(unread_records_beyond_the_limit_are_dropped_and_counted);
 
-#[test]
-fn unread_bytes_bound_the_receive_queue_too() {
+fn unread_bytes_bound_the_receive_queue_too(v: Version) {
     let limits = Limits {
         max_received_bytes: 16 * 1024,
         ..Limits::default()
     };
-    let (mut c, mut s) = pair(Limits::default(), limits);
-    handshake(&mut c, &mut s);
+    let mut p = pair(v, Limits::default(), limits);
+    p.handshake(10_000);
     for _ in 0..20 {
-        s.send(&[7u8; 1000]).unwrap();
-        pump(&mut s, &mut c);
+        p.server.send(&[7u8; 1000]).unwrap();
+        p.transfer(SERVER);
     }
     // 16 records of 1000 bytes fit in 16 KiB; the other 4 are dropped.
-    assert_eq!(c.stats().dropped.overflow, 4);
+    assert_eq!(p.client.stats().dropped.overflow, 4);
 }
+version_tests!(unread_bytes_bound_the_receive_queue_too);
 
-#[test]
-fn send_queue_bound_refuses_with_an_error_and_loses_nothing() {
+fn send_queue_bound_refuses_with_an_error_and_loses_nothing(v: Version) {
     let limits = Limits {
         max_queued_records: 4,
         ..Limits::default()
     };
-    let (mut c, mut s) = pair(Limits::default(), limits);
-    handshake(&mut c, &mut s);
+    let mut p = pair(v, Limits::default(), limits);
+    p.handshake(10_000);
     for i in 0..4u8 {
-        c.send(&[i]).unwrap();
+        p.client.send(&[i]).unwrap();
     }
-    assert!(c.send(b"one too many").is_err());
-    pump(&mut c, &mut s);
+    assert!(p.client.send(b"one too many").is_err());
+    p.transfer(CLIENT);
     let mut buf = [0u8; 64];
     for i in 0..4u8 {
-        assert_eq!(s.recv(&mut buf).unwrap(), Some(1));
+        assert_eq!(p.server.recv(&mut buf).unwrap(), Some(1));
         assert_eq!(buf[0], i);
     }
     // Once sealed, the queue has room again; the association is still up.
-    c.send(b"later").unwrap();
-    pump(&mut c, &mut s);
-    assert_eq!(s.recv(&mut buf).unwrap(), Some(5));
+    p.client.send(b"later").unwrap();
+    p.transfer(CLIENT);
+    assert_eq!(p.server.recv(&mut buf).unwrap(), Some(5));
 }
+version_tests!(send_queue_bound_refuses_with_an_error_and_loses_nothing);
 
 #[test]
 fn a_chain_longer_than_allowed_is_rejected() {
@@ -136,20 +102,19 @@ fn a_chain_longer_than_allowed_is_rejected() {
         })
         .build()
         .unwrap();
-    let mut c = Connection::new(strict, Role::Client, Some("dtls-server"), 0).unwrap();
-    let mut s = Connection::new(scfg, Role::Server, None, 0).unwrap();
+    let mut p = Pair::instant(strict, scfg);
     let mut failed = None;
     for _ in 0..10 {
-        pump(&mut c, &mut s);
-        pump(&mut s, &mut c);
-        while let Some(ev) = c.poll_event() {
+        p.transfer(CLIENT);
+        p.transfer(SERVER);
+        while let Some(ev) = p.client.poll_event() {
             if let Event::Failed(e) = ev {
                 failed = Some(e);
             }
         }
     }
     let e = failed.expect("the client must fail on the over-long chain");
-    assert!(!c.is_connected());
+    assert!(!p.client.is_connected());
     assert_eq!(e.alert(), Some(AlertDescription::DecodeError), "{e:?}");
 }
 
@@ -208,36 +173,40 @@ fn forged_record(s: &mut Connection, seq: u64) -> Vec<u8> {
 
 #[test]
 fn forged_records_end_the_association_only_at_the_configured_auth_failure_limit() {
+    let v = Version::V12;
     let limits = Limits {
         max_auth_failures: 5,
         ..Limits::default()
     };
-    let (mut c, mut s) = pair(Limits::default(), limits);
-    handshake(&mut c, &mut s);
+    let mut p = pair(v, Limits::default(), limits);
+    p.handshake(10_000);
     for i in 0..4 {
-        let rec = forged_record(&mut s, 1000 + i);
-        c.handle_datagram(0, &rec).unwrap();
+        let rec = forged_record(&mut p.server, 1000 + i);
+        p.client.handle_datagram(0, &rec).unwrap();
     }
-    assert!(c.is_connected(), "four forgeries are dropped and counted");
-    assert_eq!(c.stats().dropped.auth_failed, 4);
-    let rec = forged_record(&mut s, 2000);
-    let err = c.handle_datagram(0, &rec).unwrap_err();
+    assert!(
+        p.client.is_connected(),
+        "four forgeries are dropped and counted"
+    );
+    assert_eq!(p.client.stats().dropped.auth_failed, 4);
+    let rec = forged_record(&mut p.server, 2000);
+    let err = p.client.handle_datagram(0, &rec).unwrap_err();
     assert!(matches!(err, Error::KeyUsageLimit(_)), "{err:?}");
     assert_eq!(err.code(), 305);
-    assert!(!c.is_connected());
+    assert!(!p.client.is_connected());
 
     // With the default (2^36, RFC 9147 §4.5.3), a thousand forgeries change nothing.
-    let (mut c, mut s) = pair(Limits::default(), Limits::default());
-    handshake(&mut c, &mut s);
+    let mut p = pair(v, Limits::default(), Limits::default());
+    p.handshake(10_000);
     for i in 0..1000 {
-        let rec = forged_record(&mut s, 5000 + i);
-        c.handle_datagram(0, &rec).unwrap();
+        let rec = forged_record(&mut p.server, 5000 + i);
+        p.client.handle_datagram(0, &rec).unwrap();
     }
-    assert!(c.is_connected());
-    s.send(b"still here").unwrap();
-    pump(&mut s, &mut c);
+    assert!(p.client.is_connected());
+    p.server.send(b"still here").unwrap();
+    p.transfer(SERVER);
     let mut buf = [0u8; 64];
-    assert_eq!(c.recv(&mut buf).unwrap(), Some(10));
+    assert_eq!(p.client.recv(&mut buf).unwrap(), Some(10));
 }
 
 /// RFC 6347 §4.2.4: data that arrives before the peer's Finished shows the peer has finished
@@ -245,34 +214,35 @@ fn forged_records_end_the_association_only_at_the_configured_auth_failure_limit(
 /// the server's), instead of waiting out its retransmission timer.
 #[test]
 fn data_before_finished_prompts_the_last_flight_at_once() {
-    let (mut c, mut s) = pair(Limits::default(), Limits::default());
-    let mut buf = [0u8; 1500];
+    let v = Version::V12;
+    let mut p = pair(v, Limits::default(), Limits::default());
     // Flights 1-4 (with the cookie exchange), then the client's flight 5 reaches the server.
     for _ in 0..4 {
-        pump(&mut c, &mut s);
-        if s.is_connected() {
+        p.transfer(CLIENT);
+        if p.server.is_connected() {
             break;
         }
-        pump(&mut s, &mut c);
+        p.transfer(SERVER);
     }
-    assert!(s.is_connected() && !c.is_connected());
+    assert!(p.server.is_connected() && !p.client.is_connected());
     // The server's last flight (ChangeCipherSpec, Finished) is lost.
-    while s.poll_transmit(0, &mut buf).unwrap().is_some() {}
-    s.send(b"early data").unwrap();
-    let n = s.poll_transmit(0, &mut buf).unwrap().unwrap();
-    let now = 10; // well before the client's first retransmission timeout (1 s)
-    c.handle_datagram(now, &buf[..n]).unwrap();
-    let resent = c.poll_transmit(now, &mut buf).unwrap();
-    assert!(resent.is_some(), "the client waits for its timer");
-    assert_eq!(c.stats().retransmissions, 1);
+    assert!(!p.take(SERVER).is_empty());
+    let early = p.seal(SERVER, b"early data");
+    p.now = 10; // well before the client's first retransmission timeout (1 s)
+    p.client.handle_datagram(p.now, &early).unwrap();
+    let resent = p.take(CLIENT);
+    assert!(!resent.is_empty(), "the client waits for its timer");
+    assert_eq!(p.client.stats().retransmissions, 1);
     // The server answers with its last flight again; both are connected, and the early data
     // is delivered.
-    s.handle_datagram(now, &buf[..resent.unwrap()]).unwrap();
-    pump(&mut c, &mut s);
-    pump(&mut s, &mut c);
-    assert!(c.is_connected());
+    for d in &resent {
+        p.server.handle_datagram(p.now, d).unwrap();
+    }
+    p.transfer(CLIENT);
+    p.transfer(SERVER);
+    assert!(p.client.is_connected());
     let mut app = [0u8; 64];
-    assert_eq!(c.recv(&mut app).unwrap(), Some(10));
+    assert_eq!(p.client.recv(&mut app).unwrap(), Some(10));
 }
 
 /// The cookie window is configurable: a ClientHello echoing a cookie from two windows ago is
