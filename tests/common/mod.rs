@@ -6,4 +6,5 @@
 pub mod fixtures;
 pub mod link;
 pub mod ossl;
+pub mod peers;
 pub mod udp_peer;

@@ -64,7 +64,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| *c != ':').collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -216,7 +216,11 @@ fn main() {
     if let Some(g) = &args.groups {
         builder = builder.kx_groups(g);
     }
-    let config = Arc::new(builder.build().unwrap_or_else(|e| fail(format!("config: {e}"))));
+    let config = Arc::new(
+        builder
+            .build()
+            .unwrap_or_else(|e| fail(format!("config: {e}"))),
+    );
     let cert = load_certificate(&args.cert, &args.key);
     let now = Instant::now();
     let mut dtls = match (args.min, args.max) {
@@ -350,7 +354,9 @@ fn main() {
         let _ = std::io::stdout().flush();
 
         let now = Instant::now();
-        let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
+        let wait = wake
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
         let _ = sock.set_read_timeout(Some(wait));
         match sock.recv_from(&mut rx) {
             Ok((n, from)) => {
