@@ -235,12 +235,13 @@ fn wait_exit(peer: &mut Peer) -> bool {
     peer.exited()
 }
 
-/// Polls for a file a peer writes once it is listening (wolfSSL's `-R`), and returns it.
+/// Polls for the ready file wolfSSL's server writes once it is listening (`-R`: the port and
+/// a newline), and returns the port. The newline says the write is complete.
 fn wait_file(path: &std::path::Path, peer: &Peer) -> String {
     let end = Instant::now() + PEER_WAIT;
     loop {
         if let Ok(s) = std::fs::read_to_string(path) {
-            if !s.trim().is_empty() {
+            if s.ends_with('\n') {
                 return s.trim().to_string();
             }
         }
