@@ -15,11 +15,13 @@
 # parallelism of the C and Rust builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 PEERS="${DTLS_PEERS_DIR:-$HOME/.cache/dtls-peers}"
 JOBS="${PEERS_JOBS:-2}"
 mkdir -p "$PEERS"
+# One build at a time per peers folder: parallel CI jobs may share $HOME.
+exec 9>"$PEERS/.lock"
+flock 9
 
 # The hash of the given files plus any extra words: the identity of one peer build.
 inputs_hash() {
@@ -81,16 +83,23 @@ build_wolfssl() {
 
   rm -rf "$dir"
   cp -a "$src" "$dir"
-  (
-    cd "$dir"
-    ./autogen.sh >/dev/null 2>&1
-    ./configure -q "${WOLFSSL_CONFIGURE[@]}" CFLAGS="$WOLFSSL_CFLAGS"
-    make -s -j"$JOBS" examples/client/client examples/server/server >/dev/null
-    # The examples load DH parameters from certs/dh2048.pem even for ECDHE; the crate ships
-    # without that file. Our tests never negotiate DHE, so any valid 2048-bit group will do.
-    [ -f certs/dh2048.pem ] ||
-      openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out certs/dh2048.pem
-  )
+  local log="$PEERS/wolfssl-build.log"
+  # One && chain: `set -e` does not apply inside a command whose status `if` tests.
+  if ! (
+    cd "$dir" &&
+      ./autogen.sh &&
+      ./configure "${WOLFSSL_CONFIGURE[@]}" CFLAGS="$WOLFSSL_CFLAGS" &&
+      make -j"$JOBS" examples/client/client examples/server/server &&
+      # The examples find their root folder by looking for certs/dh2048.pem upwards from the
+      # working directory, and the server loads DH parameters from it; the crate ships without
+      # it. Our tests never negotiate DHE, so any valid 2048-bit group will do.
+      { [ -f certs/dh2048.pem ] ||
+        openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out certs/dh2048.pem; }
+  ) >"$log" 2>&1; then
+    echo "build-peers: the wolfSSL build failed; the end of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
   echo "$hash" >"$dir/.built"
 }
 
