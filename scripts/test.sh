@@ -32,6 +32,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== interop peers (wolfSSL, pion, dimpl: built once into ~/.cache/dtls-peers, then a no-op)"
+bash scripts/build-peers.sh
 echo "== cargo test"
 cargo test --workspace -- --test-threads=2
 echo "== python package"

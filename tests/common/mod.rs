@@ -10,5 +10,6 @@ pub mod hostile;
 pub mod link;
 pub mod ossl;
 pub mod pair;
+pub mod peers;
 pub mod udp_engine;
 pub mod udp_peer;
