@@ -17,6 +17,8 @@ command -v nm >/dev/null && command -v readelf >/dev/null || need_apt+=(binutils
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null || need_apt+=(gnutls-bin)
 command -v make >/dev/null || need_apt+=(make)
+# WebRTC against a real browser (tests/webrtc_chromium, dtls-ffi/tests/webrtc_echo.rs).
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -32,6 +34,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== browser driver (tests/browser: playwright-core from its lockfile)"
+[ -f tests/browser/node_modules/playwright-core/package.json ] || (cd tests/browser && npm ci --no-audit --no-fund)
 echo "== cargo test"
 cargo test --workspace -- --test-threads=2
 echo "== python package"
