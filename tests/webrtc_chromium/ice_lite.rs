@@ -256,8 +256,8 @@ pub struct Report {
     pub stun_answered: u32,
     /// Binding requests dropped: bad integrity, wrong username, malformed.
     pub stun_refused: u32,
-    /// Whether the browser nominated the pair (USE-CANDIDATE).
-    pub nominated: bool,
+    /// When the browser first nominated the pair (USE-CANDIDATE), in ms from the start.
+    pub nominated_at_ms: Option<u64>,
     /// Datagrams the demux classified as DTLS, and as RTP/RTCP.
     pub dtls_datagrams: u32,
     pub rtp_rtcp_datagrams: u32,
@@ -386,7 +386,9 @@ fn serve(
                         match ok {
                             Some(s) => {
                                 rep.stun_answered += 1;
-                                rep.nominated |= s.attr(ATTR_USE_CANDIDATE).is_some();
+                                if s.attr(ATTR_USE_CANDIDATE).is_some() {
+                                    rep.nominated_at_ms.get_or_insert(now_ms());
+                                }
                                 let resp = binding_success(&s.txid, from, &key);
                                 let _ = socket.send_to(&resp, from);
                             }
