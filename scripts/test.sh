@@ -19,6 +19,8 @@ command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null || need_ap
 command -v make >/dev/null || need_apt+=(make)
 # WebRTC against a real browser (tests/webrtc_chromium, dtls-ffi/tests/webrtc_echo.rs).
 command -v chromium >/dev/null || need_apt+=(chromium)
+pkg-config --exists libsrtp2 2>/dev/null || need_apt+=(libsrtp2-dev)
+pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
