@@ -17,7 +17,7 @@ mod common;
 use browser::{report_by_id, reports, Browser};
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::channel;
 use std::sync::OnceLock;
@@ -44,16 +44,9 @@ fn pkg_config(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// webrtc_echo.c against the shared libdtls (staged under its SONAME), libsrtp2, libcrypto, zlib;
-/// built once for both tests.
-fn build() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(build_once).clone()
-}
-
-fn build_once() -> PathBuf {
-    let dir = scratch("webrtc-echo");
-    stage_shared(&dir);
+/// Compiles webrtc_echo.c with the strict flags, `lib` (how libdtls is linked), libsrtp2,
+/// libcrypto and zlib.
+fn compile(dir: &Path, lib: &[String]) -> PathBuf {
     let exe = dir.join("webrtc_echo");
     let mut cc = Command::new("cc");
     cc.args(CFLAGS)
@@ -62,9 +55,7 @@ fn build_once() -> PathBuf {
         .arg(root().join("examples-c/webrtc_echo.c"))
         .arg("-o")
         .arg(&exe)
-        .arg(format!("-L{}", dir.display()))
-        .arg("-ldtls")
-        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        .args(lib)
         .args(pkg_config(&[
             "--cflags",
             "--libs",
@@ -72,8 +63,48 @@ fn build_once() -> PathBuf {
             "libcrypto",
             "zlib",
         ]));
-    run_ok(cc, "cc webrtc_echo.c", Duration::from_secs(120));
+    run_ok(
+        cc,
+        &format!("cc webrtc_echo.c {lib:?}"),
+        Duration::from_secs(120),
+    );
     exe
+}
+
+/// Against the shared libdtls, staged under its SONAME; built once for the tests that use it.
+fn build_shared() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = scratch("webrtc-echo");
+            stage_shared(&dir);
+            compile(
+                &dir,
+                &[
+                    format!("-L{}", dir.display()),
+                    "-ldtls".into(),
+                    format!("-Wl,-rpath,{}", dir.display()),
+                ],
+            )
+        })
+        .clone()
+}
+
+/// Against the static libdtls.a, under AddressSanitizer (leaks on) and UBSan.
+fn build_asan() -> PathBuf {
+    let dir = scratch("webrtc-echo-asan");
+    let mut lib: Vec<String> = [
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        "-fno-omit-frame-pointer",
+        "-g",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    lib.push(lib_dir().join("libdtls.a").display().to_string());
+    lib.extend(STATIC_DEPS.iter().map(|s| s.to_string()));
+    compile(&dir, &lib)
 }
 
 /// The example, killed by PID when dropped.
@@ -105,11 +136,10 @@ fn count(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|_| panic!("{key} is not a number in {line:?}"))
 }
 
-/// One call with the example preferring `srtp` (OpenSSL names); `want` is the profile that
-/// must win (the server's order decides).
-fn echo_call(srtp: &str, want: u16) {
+/// One call with the example `exe` preferring `srtp` (OpenSSL names); `want` is the profile
+/// that must win (the server's order decides).
+fn echo_call(exe: &Path, env: &[(&str, &str)], srtp: &str, want: u16) {
     browser::require_browser();
-    let exe = build();
     let driver = root().join("tests/browser");
     let mut browser = Browser::launch(
         &driver,
@@ -123,8 +153,9 @@ fn echo_call(srtp: &str, want: u16) {
     let offer = browser.offer(Duration::from_secs(30));
 
     let mut echo = Echo {
-        child: Command::new(&exe)
+        child: Command::new(exe)
             .args(["-seconds", "60", "-srtp", srtp])
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -261,11 +292,34 @@ fn echo_call(srtp: &str, want: u16) {
 /// AES-GCM (RFC 7714), which Chromium lists after AES-CM: our order wins.
 #[test]
 fn chromium_audio_is_echoed_by_the_c_example_aes_gcm() {
-    echo_call("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80", 0x0007);
+    echo_call(
+        &build_shared(),
+        &[],
+        "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
+        0x0007,
+    );
 }
 
 /// AES-CM with HMAC-SHA1-80 (RFC 3711), the profile every WebRTC stack has.
 #[test]
 fn chromium_audio_is_echoed_by_the_c_example_aes_cm() {
-    echo_call("SRTP_AES128_CM_SHA1_80", 0x0001);
+    echo_call(&build_shared(), &[], "SRTP_AES128_CM_SHA1_80", 0x0001);
+}
+
+/// The whole call with the example statically linked under ASan (leaks are errors) and UBSan:
+/// every datagram from a real browser goes through the C ABI with the checks on.
+#[test]
+fn chromium_audio_is_echoed_by_the_c_example_asan_ubsan() {
+    echo_call(
+        &build_asan(),
+        &[
+            (
+                "ASAN_OPTIONS",
+                "detect_leaks=1:abort_on_error=0:exitcode=23",
+            ),
+            ("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1"),
+        ],
+        "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
+        0x0007,
+    );
 }
