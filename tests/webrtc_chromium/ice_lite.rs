@@ -415,10 +415,15 @@ fn serve(
                     _ => {}
                 }
             }
+            // An ICMP port-unreachable for an earlier send (the browser is closing) surfaces
+            // on Linux as a refused receive: not this socket's fault.
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::ConnectionReset
                 ) => {}
             Err(e) => panic!("recv_from: {e}"),
         }
