@@ -270,6 +270,19 @@ pub struct Report {
     pub peer_cert_matches_offer: bool,
     /// Length of the SRTP keying material the engine exported.
     pub srtp_key_material_len: usize,
+    /// HelloVerifyRequests our server sent (the 1.2 cookie exchange).
+    pub hello_verify_requests: u64,
+    /// The browser's first DTLS datagram: its size, and the ClientHello's length and the
+    /// length of the fragment it carries (smaller when the ClientHello spans datagrams).
+    pub first_client_hello: Option<(usize, u32, u32)>,
+}
+
+/// (datagram size, message length, fragment length) of a datagram that opens with a
+/// ClientHello fragment (RFC 6347 §4.2.2 handshake header after the 13-byte record header).
+fn client_hello_shape(d: &[u8]) -> Option<(usize, u32, u32)> {
+    let hs = d.get(13..25)?;
+    let u24 = |b: &[u8]| u32::from_be_bytes([0, b[0], b[1], b[2]]);
+    (d[0] == 22 && hs[0] == 1).then(|| (d.len(), u24(&hs[1..4]), u24(&hs[9..12])))
 }
 
 /// The endpoint, running on its own thread until stopped.
@@ -397,6 +410,9 @@ fn serve(
                     }
                     PacketKind::Dtls => {
                         rep.dtls_datagrams += 1;
+                        if conn.is_none() {
+                            rep.first_client_hello = client_hello_shape(d);
+                        }
                         let (c, peer) = conn.get_or_insert_with(|| {
                             let mut c = Connection::new(cfg.clone(), Role::Server, None, now_ms())
                                 .expect("server connection");
@@ -466,6 +482,9 @@ fn serve(
                 _ => {}
             }
         }
+    }
+    if let Some((c, _)) = &conn {
+        rep.hello_verify_requests = c.stats().hello_verify_requests;
     }
     rep
 }

@@ -80,6 +80,15 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         .as_ref()
         .unwrap_or_else(|| panic!("no Connected; {}", ctx()));
     assert!(rep.peer_cert_matches_offer, "{}", ctx());
+    if want_tls_version == "FEFD" {
+        // Our server's stateless cookie exchange ran, on a ClientHello that Chromium (with its
+        // post-quantum key share) sends in two fragments; PEERS.md.
+        assert!(rep.hello_verify_requests >= 1, "{}", ctx());
+    }
+    eprintln!(
+        "first ClientHello datagram (size, length, fragment): {:?}; HelloVerifyRequests: {}",
+        rep.first_client_hello, rep.hello_verify_requests
+    );
     let want_version = match want_tls_version {
         "FEFD" => ProtocolVersion::Dtls12,
         _ => ProtocolVersion::Dtls13,
