@@ -8,6 +8,7 @@
  * All of it shares one UDP socket, told apart by the first byte (RFC 7983).
  *
  *   webrtc_echo [-seconds N] [-srtp SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80]
+ *               [-suites 0xC02B,0xCCA9]
  *
  * Signalling is stdin/stdout: the offer comes on stdin (SDP lines up to an empty line or EOF),
  * the answer goes to stdout followed by an empty line. Then stdout gets one line when DTLS
@@ -89,11 +90,12 @@ static void check(dtls_result r, const char *what) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: webrtc_echo [-seconds N] [-srtp P1:P2]\n"
+          "usage: webrtc_echo [-seconds N] [-srtp P1:P2] [-suites ID,ID]\n"
           "  Reads a browser's SDP offer on stdin (up to an empty line), prints the answer and\n"
           "  an empty line, then echoes the browser's audio until stdin EOF or N seconds\n"
           "  (default 30). -srtp: our SRTP profile preference, OpenSSL names (default\n"
-          "  SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80).\n");
+          "  SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80). -suites: DTLS cipher suites by\n"
+          "  IANA id, in preference order (default: the library's).\n");
   exit(2);
 }
 
@@ -482,6 +484,8 @@ int main(int argc, char **argv) {
   char ufrag[9], pwd[25], fingerprint[208];
   size_t fp_len = 0;
   uint64_t deadline;
+  uint16_t suites[8];
+  size_t n_suites = 0;
   int stdin_open = 1, i;
 
   for (i = 1; i < argc; i++) {
@@ -491,6 +495,18 @@ int main(int argc, char **argv) {
       if (*end != '\0' || seconds == 0 || seconds > 3600) usage();
     } else if (strcmp(argv[i], "-srtp") == 0 && i + 1 < argc) {
       srtp_list = argv[++i];
+    } else if (strcmp(argv[i], "-suites") == 0 && i + 1 < argc) {
+      const char *p = argv[++i];
+      for (;;) {
+        char *end = NULL;
+        unsigned long id = strtoul(p, &end, 0);
+        if (end == p || id == 0 || id > 0xFFFF || n_suites == sizeof suites / sizeof suites[0])
+          usage();
+        suites[n_suites++] = (uint16_t)id;
+        if (*end == '\0') break;
+        if (*end != ',') usage();
+        p = end + 1;
+      }
     } else {
       usage();
     }
@@ -522,6 +538,7 @@ int main(int argc, char **argv) {
   dtls_certificate_free(cert);
   check(dtls_config_builder_set_versions(b, DTLS_V1_2), "set_versions");
   check(dtls_config_builder_set_srtp_profiles_str(b, srtp_list), "set_srtp_profiles_str");
+  if (n_suites > 0) check(dtls_config_builder_set_cipher_suites(b, suites, n_suites), "set_suites");
   /* Browsers use no SRTP MKI; libsrtp would otherwise need it on every packet. */
   check(dtls_config_builder_set_srtp_accept_mki(b, false), "set_srtp_accept_mki");
   check(dtls_config_builder_build(b, &c.config), "dtls_config_builder_build");
