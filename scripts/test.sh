@@ -17,6 +17,10 @@ command -v nm >/dev/null && command -v readelf >/dev/null || need_apt+=(binutils
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null || need_apt+=(gnutls-bin)
 command -v make >/dev/null || need_apt+=(make)
+# WebRTC against a real browser (tests/webrtc_chromium, dtls-ffi/tests/webrtc_echo.rs).
+command -v chromium >/dev/null || need_apt+=(chromium)
+pkg-config --exists libsrtp2 2>/dev/null || need_apt+=(libsrtp2-dev)
+pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -34,6 +38,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== interop peers (wolfSSL, pion, dimpl: built once into ~/.cache/dtls-peers, then a no-op)"
 bash scripts/build-peers.sh
+echo "== browser driver (tests/browser: playwright-core from its lockfile)"
+[ -f tests/browser/node_modules/playwright-core/package.json ] || (cd tests/browser && npm ci --no-audit --no-fund)
 echo "== cargo test"
 cargo test --workspace -- --test-threads=2
 echo "== python package"
