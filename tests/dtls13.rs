@@ -132,3 +132,57 @@ fn key_update_both_directions() {
     assert!(c.stats().key_updates >= 25, "{:?}", c.stats().key_updates);
     assert!(s.stats().key_updates >= 25, "{:?}", s.stats().key_updates);
 }
+
+/// Every 1.3 suite with every group, the post-quantum hybrid included; and a server whose
+/// groups miss the client's key share, which forces a HelloRetryRequest for the group.
+#[test]
+fn every_suite_and_group_and_hrr_for_the_group() {
+    use dtls_proto::{CipherSuite, NamedGroup};
+    let suites = [
+        CipherSuite::Tls13Aes128GcmSha256,
+        CipherSuite::Tls13Aes256GcmSha384,
+        CipherSuite::Tls13Chacha20Poly1305Sha256,
+    ];
+    let groups = [
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+        NamedGroup::X25519MlKem768,
+    ];
+    let build = |suite: CipherSuite, groups: &[NamedGroup]| {
+        Config::builder()
+            .certificate(Certificate::generate("peer").unwrap())
+            .peer_verification(PeerVerification::DangerousAcceptAny)
+            .versions(V13)
+            .cookie_exchange(false)
+            .cipher_suites(&[suite])
+            .groups(groups)
+            .build()
+            .unwrap()
+    };
+    for suite in suites {
+        for group in groups {
+            let (mut c, mut s) = connect(build(suite, &[group]), build(suite, &[group]));
+            let n = c.negotiated().unwrap().clone();
+            assert_eq!((n.cipher_suite, n.group), (suite, group));
+            assert_eq!(s.negotiated().unwrap().group, group);
+            let mut buf = vec![0u8; 1500];
+            let mut app = [0u8; 64];
+            c.send(b"x").unwrap();
+            let len = c.poll_transmit(0, &mut buf).unwrap().unwrap();
+            s.handle_datagram(0, &buf[..len]).unwrap();
+            assert_eq!(s.recv(&mut app).unwrap(), Some(1));
+        }
+    }
+    // The client's first share is X25519; the server takes only P-256 or the hybrid.
+    for server_group in [NamedGroup::Secp256r1, NamedGroup::X25519MlKem768] {
+        let client = build(
+            CipherSuite::Tls13Aes128GcmSha256,
+            &[NamedGroup::X25519, server_group],
+        );
+        let server = build(CipherSuite::Tls13Aes128GcmSha256, &[server_group]);
+        let (c, s) = connect(client, server);
+        assert_eq!(c.negotiated().unwrap().group, server_group);
+        assert!(s.stats().hello_verify_requests >= 1, "no HelloRetryRequest");
+    }
+}

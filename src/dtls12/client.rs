@@ -102,9 +102,17 @@ pub(crate) fn client_hello(core: &Common, random: [u8; 32], cookie: &[u8]) -> Cl
             e.push(ExtensionType::ServerName, ext::server_name(name));
         }
     }
+    // The DTLS 1.3-only groups (X25519MLKEM768) are offered only with 1.3.
+    let offer13 = cfg.versions.contains(&ProtocolVersion::Dtls13);
+    let groups: Vec<NamedGroup> = cfg
+        .groups
+        .iter()
+        .copied()
+        .filter(|g| offer13 || suites::kx_group(*g).is_some())
+        .collect();
     e.push(
         ExtensionType::SupportedGroups,
-        ext::supported_groups(&cfg.groups),
+        ext::supported_groups(&groups),
     );
     e.push(ExtensionType::EcPointFormats, ext::ec_point_formats());
     e.push(

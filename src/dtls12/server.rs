@@ -271,7 +271,7 @@ fn on_client_hello(
     let group = *cfg
         .groups
         .iter()
-        .find(|g| client_groups.contains(g))
+        .find(|g| client_groups.contains(g) && suites::kx_group(**g).is_some())
         .ok_or(Error::NoCommonParameters("key exchange group"))?;
     if let Some(ec) = e.get(ExtensionType::EcPointFormats) {
         if !ext::ec_point_formats_ok(ec) {

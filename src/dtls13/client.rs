@@ -124,7 +124,7 @@ pub struct Established {
 pub fn start(common: &mut Common, now: Millis, hybrid: bool) -> Result<ClientState, Error> {
     let random = common.random32()?;
     let group = first_group(common)?;
-    let share = ClientShare::generate(group)?;
+    let share = ClientShare::generate(group, &mut common.rng)?;
     let offered = send_client_hello(common, random, &share, &[], None, hybrid, now);
     Ok(ClientState::AwaitServerHello(Box::new(Offer {
         random,
@@ -427,7 +427,7 @@ fn on_hello_retry_request(
     common.transcript.replace_with_message_hash(suite.hash);
     common.hash_in(msg);
     if let Some(g) = new_group {
-        offer.share = ClientShare::generate(g)?;
+        offer.share = ClientShare::generate(g, &mut common.rng)?;
     }
     offer.retried = true;
     // A 1.3 server has spoken: 1.2 is off the table.

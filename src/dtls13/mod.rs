@@ -10,7 +10,8 @@ pub(crate) mod server;
 use crate::common::Common;
 use crate::crypto::aead::AeadAlg;
 use crate::crypto::hash::HashAlg;
-use crate::crypto::kx::KeyExchange;
+use crate::crypto::kem::{respond, ClientKeyShare, KeyShareGroup};
+use crate::crypto::rng::Rng;
 use crate::error::Error;
 use crate::handshake::reassembly::Message;
 use crate::msgs::enums::{AlertDescription, CipherSuite, HandshakeType, NamedGroup};
@@ -74,7 +75,7 @@ pub(crate) fn cipher_from(secret: &TrafficSecret, aead: AeadAlg) -> Result<Recor
 /// Our half of a key exchange the client started: the private part waits for the server's share.
 pub(crate) struct ClientShare {
     pub group: NamedGroup,
-    kx: KeyExchange,
+    kx: ClientKeyShare,
 }
 
 impl std::fmt::Debug for ClientShare {
@@ -84,14 +85,14 @@ impl std::fmt::Debug for ClientShare {
 }
 
 impl ClientShare {
-    pub fn generate(group: NamedGroup) -> Result<Self, Error> {
-        let kx_group = crate::suites::kx_group(group).ok_or(Error::Internal("no such group"))?;
-        let kx = KeyExchange::generate(kx_group).map_err(|_| Error::Internal("key generation"))?;
+    pub fn generate(group: NamedGroup, rng: &mut Rng) -> Result<Self, Error> {
+        let g = KeyShareGroup::from_iana(group.get()).ok_or(Error::Internal("no such group"))?;
+        let kx = ClientKeyShare::generate(g, rng).map_err(|_| Error::Internal("key generation"))?;
         Ok(ClientShare { group, kx })
     }
 
     pub fn public(&self) -> &[u8] {
-        self.kx.public_key()
+        self.kx.share()
     }
 
     /// The shared secret from the server's share.
@@ -102,23 +103,20 @@ impl ClientShare {
     }
 }
 
-/// The server's side of the exchange: its share and the shared secret.
+/// The server's side of the exchange: its share and the shared secret (for ML-KEM, the
+/// encapsulation).
 pub(crate) fn server_respond(
     group: NamedGroup,
     client_share: &[u8],
+    rng: &mut Rng,
 ) -> Result<(Vec<u8>, zeroize::Zeroizing<Vec<u8>>), Error> {
-    let share = ClientShare::generate(group)?;
-    let public = share.public().to_vec();
-    let secret = share
-        .kx
-        .complete(client_share)
-        .map_err(|_| Error::illegal("bad client key share"))?;
-    Ok((public, secret))
+    let g = KeyShareGroup::from_iana(group.get()).ok_or(Error::Internal("no such group"))?;
+    respond(g, client_share, rng).map_err(|_| Error::illegal("bad client key share"))
 }
 
-/// Groups we can do in DTLS 1.3.
+/// Groups we can do in DTLS 1.3: the ECDHE ones and X25519MLKEM768.
 pub(crate) fn group_supported(g: NamedGroup) -> bool {
-    crate::suites::kx_group(g).is_some()
+    KeyShareGroup::from_iana(g.get()).is_some()
 }
 
 /// A decode failure of an authenticated or decisive message, as the error that sends its alert.

@@ -310,7 +310,7 @@ fn finish_hello(
         .ok_or(Error::Internal("share vanished"))?
         .key_exchange
         .clone();
-    let (our_public, secret) = super::server_respond(group, &share)?;
+    let (our_public, secret) = super::server_respond(group, &share, &mut common.rng)?;
 
     if let Some(c) = &retry {
         // Rebuild the transcript as both ends see it: message_hash(ClientHello1), then the

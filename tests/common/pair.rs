@@ -70,7 +70,7 @@ pub fn versions() -> &'static [Version] {
 #[macro_export]
 macro_rules! __each_version {
     ($cb:ident $($pre:tt)*) => {
-        $crate::$cb! { $($pre)* [(v12, V12)] }
+        $crate::$cb! { $($pre)* [(v12, V12) (v13, V13)] }
     };
 }
 
