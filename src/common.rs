@@ -39,15 +39,6 @@ pub(crate) enum Status {
     Failed(Box<Error>),
 }
 
-/// The records a DTLS 1.3 flight went out in, by transmission: an ACK that covers one whole
-/// transmission acknowledges the flight (RFC 9147 §7).
-#[derive(Debug, Default)]
-pub(crate) struct SentRecords {
-    pub records: Vec<RecordNumber>,
-    /// Where the latest transmission, and the one before, start in `records`.
-    pub attempts: [usize; 2],
-}
-
 /// Everything an association holds besides its handshake state. Deliberately not `Debug`: it
 /// holds keys, the transcript and plaintext.
 pub(crate) struct Common {
@@ -79,9 +70,6 @@ pub(crate) struct Common {
     pub close_sent: bool,
 
     pub records: RecordLayer,
-    /// DTLS 1.3 only: the record numbers our current flight went out in. Boxed, and absent
-    /// in 1.2, which has no ACKs: it costs a 1.2 association nothing.
-    pub sent: Option<Box<SentRecords>>,
     pub out_datagrams: VecDeque<Vec<u8>>,
     pub app_out: RecordQueue,
     pub app_in: RecordQueue,
@@ -123,7 +111,6 @@ impl Common {
             negotiated: None,
             close_sent: false,
             records: RecordLayer::new(),
-            sent: None,
             out_datagrams: VecDeque::new(),
             app_out: RecordQueue::default(),
             app_in: RecordQueue::default(),
@@ -174,10 +161,6 @@ impl Common {
     /// Starts building our next flight: the previous one was answered.
     pub fn new_flight(&mut self) {
         self.flight.clear();
-        if let Some(s) = &mut self.sent {
-            s.records.clear();
-            s.attempts = [0, 0];
-        }
         self.timer.reset();
     }
 
@@ -217,19 +200,6 @@ impl Common {
         }
     }
 
-    /// Whether `acked` covers every record of the latest or the previous transmission of our
-    /// flight.
-    pub fn flight_acknowledged(&self, acked: &[RecordNumber]) -> bool {
-        let Some(s) = &self.sent else {
-            return false;
-        };
-        let latest = s.records.get(s.attempts[0]..).unwrap_or(&[]);
-        let prev = s.records.get(s.attempts[1]..s.attempts[0]).unwrap_or(&[]);
-        let covers =
-            |set: &[RecordNumber]| !set.is_empty() && set.iter().all(|r| acked.contains(r));
-        covers(latest) || covers(prev)
-    }
-
     /// Appends one protected record to `out` and counts it.
     pub fn seal_record(
         &mut self,
@@ -266,15 +236,8 @@ impl Common {
     pub fn build_flight_datagram(&mut self) -> Result<Vec<u8>, Error> {
         let mtu = self.mtu as usize;
         let mut d = Vec::with_capacity(mtu);
+        // DTLS 1.3 acknowledges records, so it remembers which fragment went in which.
         let track = self.transcript.kind() == HeaderKind::Tls13;
-        if track && self.flight.at_start() {
-            // A new transmission: keep the previous one's numbers too (its ACK may be late),
-            // and no more, so that a long retransmission series stays bounded.
-            let s = self.sent.get_or_insert_with(Default::default);
-            let latest = s.attempts[0].min(s.records.len());
-            s.records.drain(..latest);
-            s.attempts = [s.records.len(), 0];
-        }
         while let Some(epoch) = self.flight.next_epoch() {
             let overhead = self.records.overhead_of(epoch)?;
             let room = mtu.saturating_sub(d.len() + overhead);
@@ -287,11 +250,12 @@ impl Common {
                 break;
             };
             let seq = self.seal_record(&mut d, piece.content_type, piece.epoch, &piece.payload)?;
-            if let (true, Some(s)) = (track, &mut self.sent) {
-                s.records.push(RecordNumber {
+            if track {
+                let rn = RecordNumber {
                     epoch: piece.epoch,
                     sequence_number: seq,
-                });
+                };
+                self.flight.record_sent(rn, &piece);
             }
         }
         Ok(d)

@@ -327,7 +327,7 @@ impl Connection {
             ContentType::Ack => {
                 let Connection { common, machine } = self;
                 match machine {
-                    Machine::V13(m) => m.handle_ack(common, epoch, &plain),
+                    Machine::V13(m) => m.handle_ack(common, now, epoch, &plain),
                     _ => Ok(()),
                 }
             }
@@ -702,7 +702,11 @@ impl Connection {
             return None;
         }
         let hs = self.common.hs_deadline;
-        Some(self.common.timer.deadline().map_or(hs, |t| hs.min(t)))
+        let t = self.common.timer.deadline().map_or(hs, |t| hs.min(t));
+        Some(match &self.machine {
+            Machine::V13(m) => m.ack_deadline().map_or(t, |a| t.min(a)),
+            _ => t,
+        })
     }
 
     /// Retransmits or fails the handshake as the clock demands; a no-op before the deadline.
@@ -727,6 +731,9 @@ impl Connection {
                 likely_reason: self.common.likely_alert,
             };
             return Err(self.fail(e));
+        }
+        if let Machine::V13(m) = &mut self.machine {
+            m.handle_timeout(&mut self.common, now);
         }
         if self.common.timer.is_expired(now) {
             self.common.reasm.clear_conflicted();
@@ -889,7 +896,7 @@ impl Connection {
             ContentType::Ack => {
                 let Connection { common, machine } = self;
                 match machine {
-                    Machine::V13(m) => m.handle_ack(common, epoch, &plain),
+                    Machine::V13(m) => m.handle_ack(common, now, epoch, &plain),
                     _ => Ok(()),
                 }
             }

@@ -45,6 +45,8 @@ pub struct Stats {
     /// HelloVerifyRequests this server sent (the front door's own replies are not counted here;
     /// a client counts none).
     pub hello_verify_requests: u64,
+    /// DTLS 1.3 ACK records sent (RFC 9147 §7).
+    pub acks_sent: u64,
     /// DTLS 1.3 KeyUpdates that took effect for our sending keys (RFC 9147 §8).
     pub key_updates: u64,
     /// Handshake start, on the caller's clock.

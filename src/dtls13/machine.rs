@@ -46,6 +46,9 @@ pub(crate) struct Dtls13 {
     to_ack: Vec<RecordNumber>,
     /// Our KeyUpdate waits for its ACK before we switch keys (RFC 9147 §8).
     key_update_sent: bool,
+    /// When to acknowledge a partly received flight (RFC 9147 §7.1: a quarter of the
+    /// retransmission timer after its first record, unless our answering flight goes first).
+    ack_due: Option<Millis>,
 }
 
 impl Dtls13 {
@@ -80,6 +83,7 @@ impl Dtls13 {
             est: None,
             to_ack: Vec::new(),
             key_update_sent: false,
+            ack_due: None,
         }
     }
 
@@ -131,9 +135,11 @@ impl Dtls13 {
                 Insert::Dropped(_) => common.stats.dropped.reassembly += 1,
             }
         }
-        if any && epoch > 0 {
+        if any && (epoch > 0 || common.is_handshaking()) {
             self.remember_for_ack(epoch, record_seq);
         }
+        let sent_before = common.send_seq;
+        let was_handshaking = common.is_handshaking();
         while let Some(msg) = common.reasm.pop() {
             if let Some(d) = self.handle_message(common, now, msg)? {
                 return Ok(Some(d));
@@ -145,12 +151,39 @@ impl Dtls13 {
                 break;
             }
         }
+        if common.send_seq != sent_before && was_handshaking {
+            // Our answering flight acknowledges the peer's implicitly. (Not after the
+            // handshake: a KeyUpdate answering a KeyUpdate acknowledges nothing, RFC 9147 §7.1.)
+            self.to_ack.clear();
+            self.ack_due = None;
+        }
         if !common.is_handshaking() && !self.to_ack.is_empty() {
             // Whatever completed after the handshake (a KeyUpdate, the client's last flight
             // again) is acknowledged at once (RFC 9147 §7.1).
             self.send_ack(common);
+        } else if common.is_handshaking() && !self.to_ack.is_empty() && self.ack_due.is_none() {
+            let delay = (common.timer.current_rto() / 4).max(1);
+            self.ack_due = Some(now.saturating_add(delay));
         }
         Ok(None)
+    }
+
+    /// When [`Dtls13::handle_timeout`] must run for a pending acknowledgement.
+    pub fn ack_deadline(&self) -> Option<Millis> {
+        self.ack_due
+    }
+
+    /// Acknowledges the partial flight received so far once its timer ran out.
+    pub fn handle_timeout(&mut self, common: &mut Common, now: Millis) {
+        if self.ack_due.is_some_and(|t| now >= t) {
+            self.ack_due = None;
+            if !self.to_ack.is_empty() {
+                let keep = self.to_ack.clone();
+                self.send_ack(common);
+                // Kept: the rest of the flight may still come and be acknowledged with it.
+                self.to_ack = keep;
+            }
+        }
     }
 
     fn remember_for_ack(&mut self, epoch: Epoch, seq: u64) {
@@ -179,6 +212,7 @@ impl Dtls13 {
             && common.out_datagrams.len() < 64
         {
             common.out_datagrams.push_back(d);
+            common.stats.acks_sent += 1;
         }
     }
 
@@ -344,11 +378,12 @@ impl Dtls13 {
         Ok(())
     }
 
-    /// An ACK record (RFC 9147 §7): when it covers a whole transmission of our outstanding
-    /// flight, the flight is done; a KeyUpdate acknowledged switches our keys.
+    /// An ACK record (RFC 9147 §7): acknowledged fragments are not sent again; once all of
+    /// the flight is acknowledged it is done, and an acknowledged KeyUpdate switches our keys.
     pub fn handle_ack(
         &mut self,
         common: &mut Common,
+        now: Millis,
         epoch: Epoch,
         payload: &[u8],
     ) -> Result<(), Error> {
@@ -357,7 +392,15 @@ impl Dtls13 {
             return Ok(());
         };
         let _ = epoch;
-        if !common.flight_acknowledged(&ack.record_numbers) {
+        if common.flight.is_empty() {
+            return Ok(());
+        }
+        if !common.flight.ack(&ack.record_numbers) {
+            // Part of the flight arrived: send the rest now rather than at the timer
+            // (RFC 9147 §7.2), as often as a peer-prompted retransmission may go.
+            if common.flight.any_acked() && !common.flight.pending() {
+                common.retransmit_on_peer_request(now);
+            }
             return Ok(());
         }
         common.flight.clear();

@@ -2,10 +2,25 @@
 //! fragmentation to the MTU. Retransmissions re-fragment from scratch, so a smaller MTU takes
 //! effect on the next attempt.
 
+use crate::msgs::ack::RecordNumber;
 use crate::msgs::codec::Codec;
 use crate::msgs::enums::{ContentType, HandshakeType};
 use crate::msgs::handshake::{HandshakeHeader, HANDSHAKE_HEADER_LEN};
 use crate::types::Epoch;
+
+/// Adds `r` to a sorted list of disjoint ranges, merging what touches.
+fn add_range(list: &mut Vec<(u32, u32)>, r: (u32, u32)) {
+    list.push(r);
+    list.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(list.len());
+    for &(a, b) in list.iter() {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    *list = merged;
+}
 
 /// One element of a flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +55,12 @@ impl FlightItem {
 /// A record's worth of a flight, ready to protect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
+    /// Which flight item it comes from, and which bytes of its body (for ACKs).
+    pub item: usize,
+    /// Offset of the fragment in the message body.
+    pub off: usize,
+    /// Length of the fragment.
+    pub len: usize,
     /// Handshake or change_cipher_spec.
     pub content_type: ContentType,
     /// The epoch to seal it under.
@@ -56,7 +77,15 @@ pub struct Flight {
     cursor: Option<(usize, usize)>,
     /// Whether we retransmit it on a timer (false for a final flight, RFC 6347 §4.2.4).
     pub timed: bool,
+    /// DTLS 1.3: which fragment went out in which record (RFC 9147 §7.2: "this requires
+    /// implementations to track which messages appear in which records"). Empty in 1.2.
+    records: Vec<(RecordNumber, usize, u32, u32)>,
+    /// DTLS 1.3: byte ranges of each item the peer acknowledged; retransmissions skip them.
+    acked: Vec<Vec<(u32, u32)>>,
 }
+
+/// Records remembered per flight; older ones are forgotten (their ACK then only misses).
+const MAX_TRACKED_RECORDS: usize = 256;
 
 impl Flight {
     /// Forgets the previous flight (the peer answered it).
@@ -64,6 +93,72 @@ impl Flight {
         self.items.clear();
         self.cursor = None;
         self.timed = false;
+        self.records = Vec::new();
+        self.acked = Vec::new();
+    }
+
+    /// Notes that `piece` went out in record `rn`.
+    pub fn record_sent(&mut self, rn: RecordNumber, piece: &Piece) {
+        if self.records.len() >= MAX_TRACKED_RECORDS {
+            self.records.remove(0);
+        }
+        self.records
+            .push((rn, piece.item, piece.off as u32, piece.len as u32));
+    }
+
+    /// Takes an ACK (RFC 9147 §7.2): the fragments in the records it names are not sent
+    /// again. Returns true when the whole flight is acknowledged.
+    pub fn ack(&mut self, acked: &[RecordNumber]) -> bool {
+        if self.acked.len() < self.items.len() {
+            self.acked.resize(self.items.len(), Vec::new());
+        }
+        for (rn, item, off, len) in &self.records {
+            if acked.contains(rn) {
+                if let Some(a) = self.acked.get_mut(*item) {
+                    add_range(a, (*off, *off + *len));
+                }
+            }
+        }
+        (0..self.items.len()).all(|i| self.item_acked(i))
+    }
+
+    /// True once any record was acknowledged since the flight began.
+    pub fn any_acked(&self) -> bool {
+        self.acked.iter().any(|a| !a.is_empty())
+    }
+
+    fn item_acked(&self, i: usize) -> bool {
+        let Some(a) = self.acked.get(i) else {
+            return false;
+        };
+        match self.items.get(i) {
+            Some(FlightItem::Handshake { body, .. }) => {
+                !a.is_empty() && a[0].0 == 0 && a[0].1 as usize >= body.len()
+            }
+            _ => !a.is_empty(),
+        }
+    }
+
+    /// Moves the cursor past everything acknowledged; `None` when nothing is left.
+    fn skip_acked(&mut self) {
+        while let Some((i, off)) = self.cursor {
+            if i >= self.items.len() {
+                self.cursor = None;
+                return;
+            }
+            if self.item_acked(i) {
+                self.cursor = (i + 1 < self.items.len()).then_some((i + 1, 0));
+                continue;
+            }
+            let next = self
+                .acked
+                .get(i)
+                .and_then(|a| a.iter().find(|r| r.0 as usize <= off && off < r.1 as usize));
+            match next {
+                Some(r) => self.cursor = Some((i, r.1 as usize)),
+                None => return,
+            }
+        }
     }
 
     /// True when the flight holds no messages.
@@ -113,7 +208,13 @@ impl Flight {
     /// Takes the next piece whose record payload fits `max_payload` bytes. Returns `None` when
     /// nothing useful fits (the caller starts a new datagram) or the flight is done.
     pub fn next_piece(&mut self, max_payload: usize) -> Option<Piece> {
+        self.skip_acked();
         let (i, off) = self.cursor?;
+        // Stop short of the next acknowledged range: it need not go again.
+        let acked_from = self
+            .acked
+            .get(i)
+            .and_then(|a| a.iter().map(|r| r.0 as usize).filter(|s| *s > off).min());
         let item = self.items.get(i)?;
         let (piece, done) = match item {
             FlightItem::ChangeCipherSpec { epoch } => {
@@ -122,6 +223,9 @@ impl Flight {
                 }
                 (
                     Piece {
+                        item: i,
+                        off: 0,
+                        len: 0,
                         content_type: ContentType::ChangeCipherSpec,
                         epoch: *epoch,
                         payload: vec![1],
@@ -135,7 +239,8 @@ impl Flight {
                 msg_seq,
                 body,
             } => {
-                let left = body.len().saturating_sub(off);
+                let end = acked_from.unwrap_or(body.len()).min(body.len());
+                let left = end.saturating_sub(off);
                 let room = max_payload.checked_sub(HANDSHAKE_HEADER_LEN)?;
                 // A fragment of nothing is only meaningful for an empty message.
                 if room == 0 && left > 0 {
@@ -153,6 +258,9 @@ impl Flight {
                 .encode(&mut payload);
                 payload.extend_from_slice(&body[off..off + n]);
                 let piece = Piece {
+                    item: i,
+                    off,
+                    len: n,
                     content_type: ContentType::Handshake,
                     epoch: *epoch,
                     payload,
