@@ -275,24 +275,10 @@ static inline size_t cli_parse_srtp(const char *list, uint16_t *ids, size_t cap)
   return n;
 }
 
-/* The cipher suites libdtls implements, by IANA and by OpenSSL name. */
-static const struct {
-  uint16_t id;
-  const char *iana, *openssl;
-} cli_suites[] = {
-    {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
-    {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
-    {0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
-    {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
-    {0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
-    {0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
-};
-
+/* Suite names come from the library's own table (the one Python and Node use too). */
 static inline const char *cli_suite_name(uint16_t id) {
-  size_t i;
-  for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0]; i++)
-    if (cli_suites[i].id == id) return cli_suites[i].iana;
-  return "unknown";
+  const char *n = dtls_cipher_suite_name(id);
+  return n != NULL ? n : "unknown";
 }
 
 /* Parses a colon-separated -cipher list of OpenSSL or IANA names; exits on an unknown one. */
@@ -300,19 +286,18 @@ static inline size_t cli_parse_suites(const char *list, uint16_t *ids, size_t ca
   size_t n = 0;
   const char *p = list;
   while (*p != '\0') {
-    size_t len = strcspn(p, ":"), i;
-    int found = 0;
-    for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0] && !found; i++) {
-      const char *iana = cli_suites[i].iana, *ossl = cli_suites[i].openssl;
-      found = (strlen(iana) == len && strncmp(iana, p, len) == 0) ||
-              (strlen(ossl) == len && strncmp(ossl, p, len) == 0);
-      if (found && n < cap) ids[n++] = cli_suites[i].id;
-    }
-    if (!found) {
-      fprintf(stderr, "unknown cipher suite: %.*s\n", (int)len, p);
+    size_t len = strcspn(p, ":");
+    char name[128];
+    uint16_t id = 0;
+    if (len >= sizeof name) len = sizeof name - 1;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (dtls_cipher_suite_from_name(name, &id) != DTLS_OK) {
+      fprintf(stderr, "unknown cipher suite: %s\n", name);
       exit(2);
     }
-    p += len;
+    if (n < cap) ids[n++] = id;
+    p += strcspn(p, ":");
     if (*p == ':') p++;
   }
   return n;

@@ -45,8 +45,7 @@
 // Version mask bit: DTLS 1.2 (RFC 6347).
 #define DTLS_V1_2 1
 
-// Version mask bit: DTLS 1.3 (RFC 9147). Not implemented yet: a mask with only this bit is
-// refused with `DTLS_ERR_INVALID_CONFIG`; with `DTLS_V1_2` it is ignored for now.
+// Version mask bit: DTLS 1.3 (RFC 9147).
 #define DTLS_V1_3 2
 
 // Default: pinned fingerprints when the context has any, else the webpki roots.
@@ -380,9 +379,10 @@ dtls_result dtls_config_builder_new(struct dtls_config_builder **out);
 dtls_result dtls_config_builder_set_certificate(struct dtls_config_builder *b,
                                                 const struct dtls_certificate *cert);
 
-// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3`. DTLS 1.3 is not
-// implemented yet: `DTLS_V1_3` alone gives `DTLS_ERR_INVALID_CONFIG`; together with
-// `DTLS_V1_2` only 1.2 is offered. Zero or unknown bits give `DTLS_ERR_INVALID_ARGUMENT`.
+// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (both: a client offers
+// both and a server accepts either, picking 1.3 when the client offers it). Zero or unknown
+// bits give `DTLS_ERR_INVALID_ARGUMENT` (the engine's `names::versions_from_mask` decides,
+// as it does for Python and Node).
 //
 // # Safety
 // `b` is a live builder.
@@ -702,6 +702,15 @@ dtls_result dtls_open_in_place(struct dtls_ctx *ctx,
 // `ctx` is a live context.
 dtls_result dtls_close(struct dtls_ctx *ctx);
 
+// Updates our sending keys (DTLS 1.3 KeyUpdate, RFC 9147 §8); with `request_peer` the peer is
+// asked to update its own too. The new keys take over once the peer acknowledges (poll
+// output after this call). `DTLS_ERR_NOT_CONNECTED` before the handshake completes;
+// `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 association, which has no key update.
+//
+// # Safety
+// `ctx` is a live context.
+dtls_result dtls_key_update(struct dtls_ctx *ctx, bool request_peer, uint64_t now_ms);
+
 // Points `*der`/`*len` at certificate `index` (0 = the leaf) of the peer's verified chain:
 // `DTLS_OK`, or `DTLS_EMPTY` when there is no certificate at `index` (yet).
 //
@@ -811,6 +820,32 @@ dtls_result dtls_server_prefilter(const struct dtls_config *config,
                                   size_t reply_cap,
                                   size_t *reply_len,
                                   uint32_t *verdict);
+
+// The IANA name of a cipher suite id (`"TLS_AES_128_GCM_SHA256"`, ...); NULL for one the
+// library does not implement. Static string.
+const char *dtls_cipher_suite_name(uint16_t id);
+
+// The OpenSSL name of a cipher suite id (`"ECDHE-ECDSA-AES128-GCM-SHA256"`, ...); NULL for
+// one the library does not implement. Static string.
+const char *dtls_cipher_suite_openssl_name(uint16_t id);
+
+// The id of a cipher suite from its IANA or OpenSSL name (any case) into `*id`;
+// `DTLS_ERR_INVALID_ARGUMENT` for a name the library does not implement.
+//
+// # Safety
+// `name` is a NUL-terminated string; `id` writable.
+dtls_result dtls_cipher_suite_from_name(const char *name, uint16_t *id);
+
+// The name of a group id (`"x25519"`, `"secp256r1"`, `"secp384r1"`, `"X25519MLKEM768"`);
+// NULL for one the library does not implement. Static string.
+const char *dtls_group_name(uint16_t id);
+
+// The id of a group from one of its names (any case: `"P-256"`, `"prime256v1"`, ...) into
+// `*id`; `DTLS_ERR_INVALID_ARGUMENT` for a name the library does not implement.
+//
+// # Safety
+// `name` is a NUL-terminated string; `id` writable.
+dtls_result dtls_group_from_name(const char *name, uint16_t *id);
 
 // A short English description of `result`; `"unknown result"` for a number this library
 // does not define.

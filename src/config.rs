@@ -56,6 +56,8 @@ pub const DEFAULT_CIPHER_SUITES: &[CipherSuite] = &[
     CipherSuite::EcdheRsaChacha20Poly1305Sha256,
 ];
 
+pub use crate::dtls13::DEFAULT_SUITES13;
+
 /// The groups we implement, in default preference order.
 pub const DEFAULT_GROUPS: &[NamedGroup] = &[
     NamedGroup::X25519,

@@ -51,6 +51,7 @@ pub mod event;
 pub mod front_door;
 pub mod handshake;
 pub mod msgs;
+pub mod names;
 pub mod record;
 pub mod sdp;
 pub mod srtp;

@@ -25,6 +25,7 @@ pub mod ctx;
 pub mod demux;
 pub mod event;
 pub mod front_door;
+pub mod names;
 pub mod result;
 pub mod sdp;
 
