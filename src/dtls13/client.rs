@@ -44,7 +44,7 @@ use crate::msgs::extensions13::{
 };
 use crate::msgs::handshake::{ClientHello, ServerHello};
 use crate::msgs::handshake13::{
-    Certificate13, CertificateRequest13, EncryptedExtensions, ServerHello13, DOWNGRADE_DTLS12,
+    Certificate13, CertificateRequest13, EncryptedExtensions, ServerHello13,
 };
 use crate::time::Millis;
 use crate::types::Role;
@@ -307,11 +307,14 @@ fn on_server_hello(
                 "server chose DTLS 1.2, which we did not offer",
             ));
         }
-        // RFC 8446 §4.1.3: a 1.3 client that receives a 1.2 ServerHello checks the sentinel
-        // a 1.3-capable server puts in its random when it negotiates down.
-        if sh.random[24..] == DOWNGRADE_DTLS12 {
-            return Err(Error::illegal("downgrade to DTLS 1.2 detected"));
-        }
+        // RFC 8446 §4.1.3: a 1.3 client that receives a 1.2 ServerHello checks "that the last
+        // 8 bytes are not equal to either of these values" (the DTLS 1.2 and DTLS 1.0 ones).
+        crate::msgs::handshake13::check_downgrade(
+            &sh.random,
+            ProtocolVersion::Dtls12,
+            ProtocolVersion::Dtls13,
+        )
+        .map_err(decode13)?;
         return Ok(Step::Downgrade {
             random: offer.random,
             last_hvr: offer.last_hvr,
