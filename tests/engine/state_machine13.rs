@@ -906,3 +906,20 @@ fn encoded_server_hello_is_not_a_12_one() {
     sh.encode(&mut body);
     assert!(ServerHello::decode(&body).is_ok());
 }
+
+/// The zero-copy path (`open_in_place`) refuses data under handshake keys like `handle_datagram`.
+#[test]
+fn open_in_place_refuses_application_data_in_the_handshake_epoch() {
+    let (mut sut, mut c) = connected_server();
+    let mut d = c.peer.app_data(EPOCH_APP, b"fast path");
+    let now = sut.now;
+    assert_eq!(
+        sut.conn.open_in_place(now, &mut d).expect("opens"),
+        Some(&b"fast path"[..])
+    );
+    let mut d = c.peer.app_data(EPOCH_HS, b"wrong epoch");
+    let r = sut.conn.open_in_place(now, &mut d);
+    let e = r.expect_err("data under handshake keys is fatal");
+    assert_eq!(e.alert(), Some(A::UnexpectedMessage));
+    assert!(sut.conn.is_closed());
+}
