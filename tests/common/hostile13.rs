@@ -50,6 +50,8 @@ use dtls_proto::{Certificate, Config, ConfigBuilder, Role};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[allow(unused_imports)]
+// re-exported for the catalogue; other test binaries include this file too
 pub use super::hostile::{cert, fragments, HsMsg};
 
 /// DTLS 1.2 on the wire: the legacy version of 1.3 plaintext records and hellos.
