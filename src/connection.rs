@@ -280,7 +280,11 @@ impl Connection {
         hb.copy_from_slice(header_bytes);
         let max_auth = self.common.cfg.limits.max_auth_failures;
         let limits = self.common.cfg.limits;
+        // Application data exists only from the first application epoch on (RFC 9147 §6.1:
+        // epoch 2 carries the handshake); what opens in an earlier epoch is refused below.
+        let app_epoch = epoch >= crate::dtls13::EPOCH_APPLICATION;
         let queue_ok = self.common.is_connected()
+            && app_epoch
             && self.common.app_in.len() < limits.max_received_records
             && self.common.app_in.bytes() + encrypted.len() <= limits.max_received_bytes;
         // What opened and was not application data, copied out of the queue's slot.
@@ -319,6 +323,11 @@ impl Connection {
             return Ok(());
         };
         match ct {
+            // Authentic, so only the peer can have sent it: an unexpected record type, fatal
+            // (RFC 8446 §5, unexpected_message).
+            ContentType::ApplicationData if !app_epoch => {
+                Err(Error::unexpected("application data under handshake keys"))
+            }
             ContentType::ApplicationData => {
                 // Only while the queue had no room: dropped like any overflow.
                 self.common.stats.dropped.overflow += 1;
@@ -889,6 +898,11 @@ impl Connection {
         };
         let range = body_start + o.range.start..body_start + o.range.end;
         if o.content_type == ContentType::ApplicationData {
+            if epoch < crate::dtls13::EPOCH_APPLICATION {
+                // As in `process_record13`: never data under handshake keys (RFC 9147 §6.1).
+                let e = Error::unexpected("application data under handshake keys");
+                return Err(self.fail(e));
+            }
             return Ok(Some(&datagram[range]));
         }
         let plain = datagram[range].to_vec();
