@@ -274,7 +274,8 @@ fn srtp_id(name: &str) -> Option<u16> {
 }
 
 fn srtp_name(id: u16) -> String {
-    dtls_proto::srtp::profile(id).map_or_else(|| format!("0x{id:04X}"), |p| p.openssl_name.to_string())
+    dtls_proto::srtp::profile(id)
+        .map_or_else(|| format!("0x{id:04X}"), |p| p.openssl_name.to_string())
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
