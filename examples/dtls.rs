@@ -18,8 +18,8 @@
 //! hands lines over an mpsc channel, so the engine itself stays on the main thread.
 
 use dtls_proto::{
-    Certificate, ClientAuth, Config, Connection, Error, Event, Fingerprint, HashAlg, NamedGroup,
-    Negotiated, PeerVerification, ProtocolVersion, Role, ServerFrontDoor, Verdict,
+    Admission, Certificate, ClientAuth, Config, Connection, Error, Event, Fingerprint, HashAlg,
+    NamedGroup, Negotiated, PeerVerification, ProtocolVersion, Role, ServerFrontDoor,
 };
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
@@ -705,12 +705,13 @@ struct Accepted {
     hello_verify_requests: u64,
 }
 
-/// Waits for a ClientHello that passes the stateless front door (answering the others with
-/// HelloVerifyRequests, RFC 6347 §4.2.1), so no state exists for a peer before its cookie
-/// checks out.
+/// Waits for a ClientHello that passes the front door (answering the others with
+/// HelloVerifyRequests, RFC 6347 §4.2.1, or DTLS 1.3 HelloRetryRequests), so no state exists
+/// for a peer before its cookie checks out. `admit` reassembles fragmented ClientHellos in a
+/// bounded pool when DTLS 1.3 is on (and is the stateless `prefilter` otherwise).
 fn accept(
     sock: &UdpSocket,
-    door: &ServerFrontDoor,
+    door: &mut ServerFrontDoor,
     clock: Clock,
     deadline: Option<Instant>,
 ) -> Result<Accepted, Fail> {
@@ -743,19 +744,19 @@ fn accept(
             }
             Err(e) => return Err(run_err(format!("recv: {e}"))),
         };
-        match door.prefilter(clock.now(), &addr_bytes(from), &buf[..n], &mut reply) {
-            Verdict::Accept => {
+        match door.admit(clock.now(), &addr_bytes(from), &buf[..n], &mut reply) {
+            Admission::Accept(hello) => {
                 return Ok(Accepted {
                     peer: from,
-                    hello: buf[..n].to_vec(),
+                    hello: hello.to_vec(),
                     hello_verify_requests,
                 })
             }
-            Verdict::Reply(len) => {
+            Admission::Reply(len) => {
                 hello_verify_requests += 1;
                 let _ = sock.send_to(&reply[..len], from);
             }
-            Verdict::Drop => {}
+            Admission::Held | Admission::Drop => {}
         }
     }
 }
@@ -789,7 +790,7 @@ fn run_server(opts: Opts) -> Result<(), Fail> {
     let sock = UdpSocket::bind(&bind).map_err(|e| run_err(format!("bind {bind}: {e}")))?;
     let local = sock.local_addr().map_err(|e| run_err(e.to_string()))?;
     eprintln!("ACCEPT {local}");
-    let door = ServerFrontDoor::new(cfg.clone());
+    let mut door = ServerFrontDoor::new(cfg.clone());
     let mut input = Input {
         lines: spawn_stdin_reader(),
         pending: VecDeque::new(),
@@ -801,7 +802,7 @@ fn run_server(opts: Opts) -> Result<(), Fail> {
             peer,
             hello,
             hello_verify_requests,
-        } = accept(&sock, &door, clock, None)?;
+        } = accept(&sock, &mut door, clock, None)?;
         served += 1;
         let mut conn = Connection::new(cfg.clone(), Role::Server, None, clock.now())
             .map_err(|e| dtls_err("server", &e))?;
@@ -949,12 +950,12 @@ fn demo_server(
     clock: Clock,
 ) -> Result<SideReport, Fail> {
     let deadline = Instant::now() + DEMO_DEADLINE;
-    let door = ServerFrontDoor::new(cfg.clone());
+    let mut door = ServerFrontDoor::new(cfg.clone());
     let Accepted {
         peer,
         hello,
         hello_verify_requests,
-    } = accept(&sock, &door, clock, Some(deadline))?;
+    } = accept(&sock, &mut door, clock, Some(deadline))?;
     let mut conn = Connection::new(cfg, Role::Server, None, clock.now())
         .map_err(|e| dtls_err("server", &e))?;
     conn.set_peer_address(&addr_bytes(peer));

@@ -72,7 +72,7 @@ pub use error::Error;
 pub use event::{Event, Negotiated};
 /// The front door under its former name.
 pub use front_door as server;
-pub use front_door::{ServerFrontDoor, Verdict};
+pub use front_door::{Admission, ServerFrontDoor, Verdict};
 pub use msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion};
 pub use srtp::SrtpKeyingMaterial;
 pub use stats::Stats;

@@ -1,0 +1,461 @@
+//! The server front door with DTLS 1.3 enabled (`ServerFrontDoor::admit`): ClientHellos are
+//! reassembled in one bounded pool shared by all peers and answered from the whole message
+//! (HelloRetryRequest with a stateless cookie, or the DTLS 1.2 HelloVerifyRequest), and a
+//! ClientHello2 with a valid cookie is handed to a new `Connection`.
+//!
+//! Run with `--nocapture` to see the flood figures (pool cap, heap, delay).
+
+#[path = "common/alloc.rs"]
+#[allow(dead_code)]
+mod alloc;
+
+use dtls_proto::server::{Admission, ServerFrontDoor, HELLO_POOL_ENTRY_OVERHEAD};
+use dtls_proto::{
+    Certificate, Config, Connection, NamedGroup, PeerVerification, ProtocolVersion, Role,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+const V13: &[ProtocolVersion] = &[ProtocolVersion::Dtls13];
+const V12: &[ProtocolVersion] = &[ProtocolVersion::Dtls12];
+const BOTH: &[ProtocolVersion] = &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13];
+const PEER: &[u8] = b"198.51.100.7:40000";
+
+fn server_cfg(versions: &[ProtocolVersion]) -> Arc<Config> {
+    Config::builder()
+        .certificate(Certificate::generate("server").unwrap())
+        .versions(versions)
+        .groups(&[NamedGroup::X25519MlKem768, NamedGroup::X25519])
+        .cookie_exchange(true)
+        .build()
+        .unwrap()
+}
+
+/// A browser-like client: 1.3 and 1.2, the hybrid share first, small MTU so that the
+/// ClientHello spans several datagrams.
+fn client_cfg(versions: &[ProtocolVersion], mtu: u16) -> Arc<Config> {
+    Config::builder()
+        .peer_verification(PeerVerification::DangerousAcceptAny)
+        .versions(versions)
+        .groups(&[NamedGroup::X25519MlKem768, NamedGroup::X25519])
+        .mtu(mtu)
+        .build()
+        .unwrap()
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    held: usize,
+    replies: Vec<Vec<u8>>,
+    accepts: usize,
+    drops: usize,
+}
+
+/// A server socket: a front door for unknown peers, a `Connection` once admitted.
+struct Server {
+    cfg: Arc<Config>,
+    door: ServerFrontDoor,
+    conn: Option<Connection>,
+    counts: Counts,
+}
+
+impl Server {
+    fn new(cfg: Arc<Config>, pool_bytes: usize) -> Server {
+        Server {
+            door: ServerFrontDoor::with_pool(cfg.clone(), pool_bytes, 16 * 1024),
+            cfg,
+            conn: None,
+            counts: Counts::default(),
+        }
+    }
+
+    /// One datagram from `from`; returns a reply for it, if any.
+    fn receive(&mut self, now: u64, from: &[u8], d: &[u8], genuine: bool) -> Option<Vec<u8>> {
+        if genuine {
+            if let Some(c) = &mut self.conn {
+                c.handle_datagram(now, d).unwrap();
+                return None;
+            }
+        }
+        let mut out = [0u8; 512];
+        let cap = self.door.pool_stats().capacity;
+        let verdict = self.door.admit(now, from, d, &mut out);
+        let reply = match verdict {
+            Admission::Accept(hello) => {
+                assert!(genuine, "a spoofed fragment was admitted");
+                let hello = hello.to_vec();
+                let mut c = Connection::new(self.cfg.clone(), Role::Server, None, now).unwrap();
+                c.set_peer_address(from);
+                c.handle_datagram(now, &hello).unwrap();
+                self.conn = Some(c);
+                self.counts.accepts += 1;
+                None
+            }
+            Admission::Reply(n) => {
+                let r = out[..n].to_vec();
+                if genuine {
+                    self.counts.replies.push(r.clone());
+                }
+                Some(r)
+            }
+            Admission::Held => {
+                self.counts.held += 1;
+                None
+            }
+            Admission::Drop => {
+                self.counts.drops += 1;
+                None
+            }
+        };
+        let s = self.door.pool_stats();
+        assert!(s.bytes <= cap, "pool over its cap: {s:?}");
+        reply
+    }
+}
+
+/// Drives a client against `server` in virtual time until both are connected (or `limit_ms`
+/// passes); before each client datagram reaches the server, `flood` runs (spoofed traffic).
+/// Returns the virtual time the handshake took.
+fn run(
+    client: &mut Connection,
+    server: &mut Server,
+    limit_ms: u64,
+    mut flood: impl FnMut(&mut Server, u64),
+) -> Option<u64> {
+    let mut now = 0u64;
+    let mut buf = vec![0u8; 2048];
+    while now <= limit_ms {
+        let mut progressed = true;
+        while progressed {
+            progressed = false;
+            while let Some(n) = client.poll_transmit(now, &mut buf).unwrap() {
+                progressed = true;
+                flood(server, now);
+                if let Some(r) = server.receive(now, PEER, &buf[..n], true) {
+                    client.handle_datagram(now, &r).unwrap();
+                }
+            }
+            if let Some(s) = &mut server.conn {
+                while let Some(n) = s.poll_transmit(now, &mut buf).unwrap() {
+                    progressed = true;
+                    client.handle_datagram(now, &buf[..n]).unwrap();
+                }
+            }
+        }
+        let server_done = server.conn.as_ref().is_some_and(|s| s.is_connected());
+        if client.is_connected() && server_done {
+            return Some(now);
+        }
+        let next = [
+            client.next_timeout(),
+            server.conn.as_ref().and_then(|s| s.next_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        now = next.max(now + 1);
+        client.handle_timeout(now).unwrap();
+        if let Some(s) = &mut server.conn {
+            s.handle_timeout(now).unwrap();
+        }
+    }
+    None
+}
+
+fn ping(client: &mut Connection, server: &mut Connection) {
+    let mut buf = vec![0u8; 2048];
+    let mut app = [0u8; 64];
+    client.send(b"ping").unwrap();
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    server.handle_datagram(0, &buf[..n]).unwrap();
+    assert_eq!(server.recv(&mut app).unwrap(), Some(4));
+    assert_eq!(&app[..4], b"ping");
+}
+
+/// The handshake message type of a reply datagram (one record, one message).
+fn reply_type(r: &[u8]) -> u8 {
+    r[13]
+}
+
+#[test]
+fn fragmented_hybrid_hello_through_the_door_to_a_connection() {
+    for server_versions in [V13, BOTH] {
+        let cfg = server_cfg(server_versions);
+        let mut server = Server::new(cfg, 64 * 1024);
+        let mut client = Connection::new(client_cfg(BOTH, 256), Role::Client, None, 0).unwrap();
+        let t = run(&mut client, &mut server, 10_000, |_, _| {}).expect("handshake");
+        assert_eq!(t, 0, "needed a retransmission without any loss");
+        let n = client.negotiated().unwrap();
+        assert_eq!(n.version, ProtocolVersion::Dtls13);
+        assert_eq!(n.group, NamedGroup::X25519MlKem768);
+        // ClientHello1 and ClientHello2 both span several datagrams at MTU 256: all but the
+        // last fragment of each were held, one HelloRetryRequest (ServerHello type 2) went
+        // out, and the Connection got the whole ClientHello2.
+        assert_eq!(server.counts.replies.len(), 1, "{:?}", server.counts);
+        assert_eq!(reply_type(&server.counts.replies[0]), 2);
+        assert!(server.counts.held >= 2 * 4, "{:?}", server.counts);
+        assert_eq!(server.counts.accepts, 1);
+        assert_eq!(server.counts.drops, 0);
+        let s = server.door.pool_stats();
+        assert_eq!((s.entries, s.bytes), (0, 0), "entries left behind: {s:?}");
+        let mut conn = server.conn.take().unwrap();
+        assert_eq!(conn.negotiated().unwrap().version, ProtocolVersion::Dtls13);
+        ping(&mut client, &mut conn);
+    }
+}
+
+#[test]
+fn fragments_fed_out_of_order_and_duplicated_still_complete() {
+    let cfg = server_cfg(V13);
+    let mut door = ServerFrontDoor::with_pool(cfg.clone(), 64 * 1024, 16 * 1024);
+    let mut client = Connection::new(client_cfg(V13, 256), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut frags = Vec::new();
+    while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+        frags.push(buf[..n].to_vec());
+    }
+    assert!(frags.len() >= 5, "ClientHello in {} datagrams", frags.len());
+    let mut out = [0u8; 512];
+    // Last first, then everything twice: one HelloRetryRequest, when the last gap fills.
+    let mut order: Vec<&Vec<u8>> = frags.iter().rev().collect();
+    order.extend(frags.iter());
+    let mut replies = 0;
+    for (i, f) in order.iter().enumerate() {
+        match door.admit(0, PEER, f, &mut out) {
+            Admission::Reply(n) => {
+                replies += 1;
+                // The second pass starts a fresh entry: the first was answered and forgotten.
+                assert!(
+                    i == frags.len() - 1 || i == 2 * frags.len() - 1,
+                    "answered at {i}, before the whole ClientHello"
+                );
+                client.handle_datagram(0, &out[..n]).unwrap();
+            }
+            Admission::Held => {}
+            other => panic!("fragment {i}: {other:?}"),
+        }
+    }
+    // The second pass started a fresh entry (the first was answered and forgotten) and
+    // completed it again: a retransmitted ClientHello1 gets its HelloRetryRequest again.
+    assert_eq!(replies, 2);
+    // A fragment that disagrees with what is held is refused, and the held bytes stay: the
+    // genuine rest still completes the ClientHello.
+    assert_eq!(door.admit(0, PEER, &frags[1], &mut out), Admission::Held);
+    let mut forged = frags[1].clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 0xff;
+    let before = door.pool_stats().refused;
+    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Held);
+    assert_eq!(door.pool_stats().refused, before + 1);
+    let mut got = None;
+    for f in frags.iter().filter(|f| *f != &frags[1]) {
+        got = Some(door.admit(0, PEER, f, &mut out));
+    }
+    assert!(matches!(got, Some(Admission::Reply(_))), "{got:?}");
+}
+
+#[test]
+fn dtls12_client_gets_hello_verify_requests() {
+    for mtu in [1200, 256] {
+        let mut server = Server::new(server_cfg(BOTH), 64 * 1024);
+        let mut client = Connection::new(client_cfg(V12, mtu), Role::Client, None, 0).unwrap();
+        run(&mut client, &mut server, 10_000, |_, _| {}).expect("handshake");
+        assert_eq!(
+            client.negotiated().unwrap().version,
+            ProtocolVersion::Dtls12
+        );
+        assert_eq!(server.counts.replies.len(), 1);
+        assert_eq!(
+            reply_type(&server.counts.replies[0]),
+            3,
+            "not a HelloVerifyRequest"
+        );
+        assert_eq!(server.counts.accepts, 1);
+    }
+    // A 1.2-only config: `admit` is the stateless `prefilter`.
+    let mut server = Server::new(server_cfg(V12), 64 * 1024);
+    let mut client = Connection::new(client_cfg(V12, 1200), Role::Client, None, 0).unwrap();
+    run(&mut client, &mut server, 10_000, |_, _| {}).expect("handshake");
+    assert_eq!(reply_type(&server.counts.replies[0]), 3);
+    assert_eq!(server.door.pool_stats().peak_bytes, 0);
+}
+
+#[test]
+fn cookie_from_another_address_is_not_accepted() {
+    let mut server = Server::new(server_cfg(V13), 64 * 1024);
+    let mut client = Connection::new(client_cfg(V13, 1200), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut flight = |client: &mut Connection| {
+        let mut v = Vec::new();
+        while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+            v.push(buf[..n].to_vec());
+        }
+        v
+    };
+    let mut hrr = None;
+    for d in flight(&mut client) {
+        hrr = server.receive(0, PEER, &d, true);
+    }
+    client.handle_datagram(0, &hrr.unwrap()).unwrap();
+    // ClientHello2 (1.4 KB: two datagrams at MTU 1200) from an address the cookie was not
+    // issued to: reassembled, then dropped. From the right one: accepted, and what the door
+    // hands out is one datagram with the whole ClientHello2.
+    let ch2 = flight(&mut client);
+    assert_eq!(ch2.len(), 2);
+    let mut out = [0u8; 512];
+    let other = b"203.0.113.1:1";
+    assert_eq!(
+        server.door.admit(0, other, &ch2[0], &mut out),
+        Admission::Held
+    );
+    assert_eq!(
+        server.door.admit(0, other, &ch2[1], &mut out),
+        Admission::Drop
+    );
+    assert_eq!(
+        server.door.admit(0, PEER, &ch2[1], &mut out),
+        Admission::Held
+    );
+    let Admission::Accept(d) = server.door.admit(0, PEER, &ch2[0], &mut out) else {
+        panic!("ClientHello2 with a valid cookie not accepted");
+    };
+    let body: usize = ch2.iter().map(|d| d.len() - 25).sum();
+    assert_eq!(d.len(), 25 + body);
+    assert_eq!(server.door.pool_stats().entries, 0);
+}
+
+/// The first datagram of a fragmented browser-sized ClientHello, to replay from spoofed
+/// addresses, with its claimed message length set to `claimed`.
+fn spoof_template(claimed: u32) -> Vec<u8> {
+    let mut client = Connection::new(client_cfg(BOTH, 256), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    let mut d = buf[..n].to_vec();
+    d[14..17].copy_from_slice(&claimed.to_be_bytes()[1..]);
+    d
+}
+
+struct Flood {
+    template: Vec<u8>,
+    sent: u64,
+    per_datagram: u64,
+}
+
+impl Flood {
+    fn send(&mut self, server: &mut Server, now: u64, count: u64) {
+        for _ in 0..count {
+            let addr = format!(
+                "10.{}.{}.{}:{}",
+                (self.sent >> 16) & 255,
+                (self.sent >> 8) & 255,
+                self.sent & 255,
+                1024 + self.sent % 50_000
+            );
+            // Each spoofed ClientHello looks fresh: vary the random so nothing coalesces.
+            self.template[30..38].copy_from_slice(&self.sent.to_be_bytes());
+            let r = server.receive(now, addr.as_bytes(), &self.template, false);
+            assert!(r.is_none(), "answered a partial ClientHello");
+            self.sent += 1;
+        }
+    }
+}
+
+const POOL: usize = 512 * 1024;
+
+#[test]
+fn flood_from_100k_addresses_stays_under_the_cap() {
+    for claimed in [1413u32, 16 * 1024] {
+        let mut server = Server::new(server_cfg(BOTH), POOL);
+        let mut flood = Flood {
+            template: spoof_template(claimed),
+            sent: 0,
+            per_datagram: 0,
+        };
+        let base = alloc::live();
+        alloc::reset_peak();
+        let t0 = Instant::now();
+        flood.send(&mut server, 0, 100_000);
+        let took = t0.elapsed();
+        let heap_peak = alloc::peak() - base;
+        let s = server.door.pool_stats();
+        println!(
+            "flood 100k x {} B datagrams claiming {claimed} B: pool cap {} B, peak {} B \
+             ({} entries now), evicted {}; heap peak above start {heap_peak} B; {:?} \
+             ({:.2} us per datagram)",
+            flood.template.len(),
+            s.capacity,
+            s.peak_bytes,
+            s.entries,
+            s.evicted,
+            took,
+            took.as_secs_f64() * 1e6 / 100_000.0
+        );
+        assert!(s.peak_bytes <= POOL);
+        assert_eq!(s.evicted, 100_000 - s.entries as u64);
+        let per_entry = HELLO_POOL_ENTRY_OVERHEAD + 12 + claimed as usize;
+        assert!(s.entries <= POOL / per_entry + 1);
+        // The heap the pool really holds stays within its charged bytes (plus a little for
+        // the ring's growth).
+        assert!(
+            heap_peak <= (POOL + POOL / 20) as i64,
+            "heap grew {heap_peak} B for a {POOL} B pool"
+        );
+        assert_eq!(server.counts.accepts, 0);
+        drop(server);
+        assert!(alloc::live() - base <= 0, "pool memory not returned");
+        let _ = flood.per_datagram;
+    }
+}
+
+#[test]
+fn genuine_client_completes_during_the_flood() {
+    let mut report = Vec::new();
+    for (claimed, per_datagram) in [(1413u32, 0u64), (1413, 10), (1413, 30), (16 * 1024, 2)] {
+        let mut server = Server::new(server_cfg(BOTH), POOL);
+        let mut flood = Flood {
+            template: spoof_template(claimed),
+            sent: 0,
+            per_datagram,
+        };
+        let mut client = Connection::new(client_cfg(BOTH, 256), Role::Client, None, 0).unwrap();
+        let t0 = Instant::now();
+        let virt = run(&mut client, &mut server, 60_000, |srv, now| {
+            let k = flood.per_datagram;
+            flood.send(srv, now, k);
+        });
+        let wall = t0.elapsed();
+        let virt = virt.unwrap_or_else(|| {
+            panic!(
+                "no handshake under a flood of {per_datagram} per datagram claiming {claimed}: {:?}",
+                server.door.pool_stats()
+            )
+        });
+        assert_eq!(
+            client.negotiated().unwrap().version,
+            ProtocolVersion::Dtls13
+        );
+        report.push((
+            claimed,
+            per_datagram,
+            flood.sent,
+            virt,
+            wall,
+            server.door.pool_stats(),
+        ));
+    }
+    for (claimed, k, sent, virt, wall, s) in &report {
+        println!(
+            "genuine 1.3 client (MTU 256, X25519MLKEM768) with {k} spoofed fragments claiming \
+             {claimed} B before each of its datagrams: {sent} spoofed, handshake in {virt} ms \
+             virtual, {wall:?} wall; pool peak {} of {} B, evicted {}",
+            s.peak_bytes, s.capacity, s.evicted
+        );
+    }
+    assert!(
+        report.iter().all(|r| r.3 == 0),
+        "a retransmission was needed"
+    );
+}
