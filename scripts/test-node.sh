@@ -4,13 +4,13 @@
 # against the published declarations, smoke-run the benchmark, and hold the crate to
 # rustfmt and clippy. Runnable from a clean clone; a few seconds plus the tests when warm.
 #
-# CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target-node, the same default as
-# node/scripts/build.js) so repeated runs and CI reuse one build.
+# CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target, the one build cache, also
+# node/scripts/build.js's default) so repeated runs and CI reuse one build.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-: "${CARGO_TARGET_DIR:=$HOME/.cache/dtls-target-node}"
+: "${CARGO_TARGET_DIR:=$HOME/.cache/dtls-target}"
 export CARGO_TARGET_DIR
 MANIFEST=bindings/node/Cargo.toml
 

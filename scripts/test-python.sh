@@ -5,13 +5,14 @@
 #
 #   scripts/test-python.sh
 #
-# Environment: CARGO_TARGET_DIR (default ~/.cache/dtls-target-py) keeps the Rust build warm
-# across runs; DTLS_CACHE (default ~/.cache) holds the virtualenv and the tools' caches.
+# Environment: CARGO_TARGET_DIR (default ~/.cache/dtls-target, the one build cache of the
+# README) keeps the Rust build warm across runs; DTLS_CACHE (default ~/.cache) holds the
+# virtualenv and the tools' caches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dtls-target-py}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dtls-target}"
 export CARGO_TERM_COLOR=never
 cache="${DTLS_CACHE:-$HOME/.cache}"
 venv="$cache/dtls-py-venv"

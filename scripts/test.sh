@@ -28,6 +28,8 @@ for c in rustfmt clippy; do
   cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c"
 done
 
+echo "== hygiene (licenses, changelog, policy, links, build cache)"
+python3 scripts/check-hygiene.py
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

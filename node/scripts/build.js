@@ -7,8 +7,9 @@
 //   node scripts/build.js --write-types   the same, then copy build/index.d.ts over index.d.ts
 //   node scripts/build.js --debug         a debug build (faster to compile, slower to run)
 //
-// CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target-node) so CI and repeated
-// installs reuse one build. `cargo` comes from $CARGO, then PATH, then ~/.cargo/bin.
+// CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target, the build cache the
+// repository's scripts share) so CI and repeated installs reuse one build.
+// `cargo` comes from $CARGO, then PATH, then ~/.cargo/bin.
 //
 // Why not @napi-rs/cli: it is a large dependency tree for two jobs we can do in a page —
 // run cargo, and turn napi-derive's type-definition lines (one JSON object per #[napi] item,
@@ -147,7 +148,7 @@ function main() {
   const argv = process.argv.slice(2);
   const release = !argv.includes('--debug');
   const targetDir = path.resolve(
-    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'dtls-target-node'),
+    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'dtls-target'),
   );
   // Kept next to the build it describes: napi-derive rewrites the file only when the crate
   // recompiles, so a no-op build must find the previous one still there. The path is fixed
