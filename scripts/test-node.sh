@@ -39,6 +39,9 @@ echo "== tsc --noEmit"
 echo "== bench.js --quick (smoke run)"
 (cd node && timeout 300 node bench.js --quick)
 
+echo "== packages: pack, install outside the clone (prebuilt without cargo; source fallback), CJS + ESM, tsc"
+timeout 2400 bash scripts/node-dist.sh
+
 echo "== cargo fmt --check (bindings/node)"
 cargo fmt --manifest-path "$MANIFEST" --check
 

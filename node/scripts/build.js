@@ -22,7 +22,12 @@ const os = require('node:os');
 const path = require('node:path');
 
 const PKG_DIR = path.resolve(__dirname, '..');
-const CRATE_DIR = path.resolve(PKG_DIR, '..', 'bindings', 'node');
+// The binding crate: vendored into the published package (native/, by scripts/pack.js), or
+// next door in the repository.
+const VENDORED_CRATE = path.join(PKG_DIR, 'native', 'dtls-node');
+const CRATE_DIR = fs.existsSync(path.join(VENDORED_CRATE, 'Cargo.toml'))
+  ? VENDORED_CRATE
+  : path.resolve(PKG_DIR, '..', 'bindings', 'node');
 const CRATE_NAME = 'dtls-node';
 const ADDON = path.join(PKG_DIR, 'dtls-rs.node');
 const GENERATED_DTS = path.join(PKG_DIR, 'build', 'index.d.ts');
@@ -66,8 +71,10 @@ function libraryName() {
 function cargoBuild(cargo, env, release) {
   const args = ['build', '--manifest-path', path.join(CRATE_DIR, 'Cargo.toml')];
   if (release) args.push('--release');
-  // Not --locked: the engine next door may gain a dependency before bindings/node/Cargo.lock
-  // is refreshed, and an install that refuses to build over that helps nobody.
+  // The published package builds exactly what its Cargo.lock pins. In the repository, not
+  // --locked: the engine next door may gain a dependency before bindings/node/Cargo.lock is
+  // refreshed, and a development install that refuses to build over that helps nobody.
+  if (CRATE_DIR === VENDORED_CRATE) args.push('--locked');
   const r = spawnSync(cargo, args, { stdio: 'inherit', env });
   if (r.status !== 0) fail(`cargo ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
 }
