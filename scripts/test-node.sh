@@ -33,6 +33,9 @@ echo "== npm install (builds the native module with cargo)"
 echo "== npm test"
 (cd node && timeout 600 npm test)
 
+echo "== the js code blocks of node/README.md (and README.md, docs/), as ESM and as CommonJS"
+timeout 600 python3 scripts/check-snippets.py js
+
 echo "== tsc --noEmit"
 (cd node && timeout 300 npx --no-install tsc --noEmit -p tsconfig.json)
 

@@ -76,6 +76,9 @@ echo "== pytest"
 # conftest.py; `pytest` (not `python -m pytest`) so python/dtls does not shadow the install.
 (cd python && "$venv/bin/pytest" -q -p no:cacheprovider tests)
 
+echo "== the code blocks of python/README.md (and any python block in README.md, docs/)"
+python3 scripts/check-snippets.py python --python "$py"
+
 echo "== stubtest dtls._native"
 # From the venv, so `dtls` is the installed package with its compiled extension.
 (cd "$venv" && "$py" -m mypy.stubtest dtls._native)
