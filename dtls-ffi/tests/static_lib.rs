@@ -40,7 +40,12 @@ fn defined_globals(archive: &Path) -> Vec<String> {
         .arg(archive)
         .output()
         .expect("nm");
-    assert!(out.status.success(), "nm {}: {}", archive.display(), out.status);
+    assert!(
+        out.status.success(),
+        "nm {}: {}",
+        archive.display(),
+        out.status
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("ERROR"), "nm complained: {err}");
     String::from_utf8(out.stdout)
@@ -57,7 +62,10 @@ fn defined_globals(archive: &Path) -> Vec<String> {
 fn header_functions() -> Vec<String> {
     let h = std::fs::read_to_string(root().join("include").join("dtls.h")).unwrap();
     let mut names = Vec::new();
-    for line in h.lines().filter(|l| !l.starts_with('#') && !l.starts_with(' ')) {
+    for line in h
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with(' '))
+    {
         if let Some(open) = line.find('(') {
             if let Some(name) = line[..open].split_whitespace().last() {
                 let name = name.trim_start_matches('*');
@@ -97,12 +105,18 @@ fn static_archive_exports_only_the_c_api() {
     );
 
     let installed = defined_globals(&prefix.join("lib").join("libdtls.a"));
-    let foreign: Vec<_> = installed.iter().filter(|s| !s.starts_with("dtls_")).collect();
+    let foreign: Vec<_> = installed
+        .iter()
+        .filter(|s| !s.starts_with("dtls_"))
+        .collect();
     assert!(foreign.is_empty(), "libdtls.a exports {foreign:?}");
     let api = header_functions();
     assert!(api.len() > 40, "header parse found only {api:?}");
     for f in &api {
-        assert!(installed.contains(f), "{f} (declared in dtls.h) is not exported");
+        assert!(
+            installed.contains(f),
+            "{f} (declared in dtls.h) is not exported"
+        );
     }
 }
 
@@ -121,7 +135,10 @@ fn links_beside_another_rust_staticlib() {
         .nth(3)
         .unwrap()
         .join("other-staticlib");
-    let crate_dir = root().join("dtls-ffi").join("tests").join("other-staticlib");
+    let crate_dir = root()
+        .join("dtls-ffi")
+        .join("tests")
+        .join("other-staticlib");
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo
         .args(["build", "--quiet", "--release", "--manifest-path"])
@@ -217,7 +234,11 @@ fn pkg_config_static_needs_no_shared_library_and_nothing_has_an_rpath() {
     // Now no libdtls.so anywhere the loader could look: the static program still runs.
     for entry in std::fs::read_dir(&lib).unwrap() {
         let p = entry.unwrap().path();
-        if p.file_name().unwrap().to_string_lossy().starts_with("libdtls.so") {
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("libdtls.so")
+        {
             std::fs::remove_file(p).unwrap();
         }
     }
