@@ -82,6 +82,21 @@ export declare class Connection {
   /** The next received application record, or `null`. */
   recv(): Buffer | null
   /**
+   * The zero-copy send path: seals `data` as one application record straight into `out`
+   * and returns the datagram's length (send `out.subarray(0, n)`). Needs the handshake done
+   * and nothing queued by `send` (poll it out first). `DTLS_ERR_BUFFER_TOO_SMALL` changes
+   * nothing.
+   */
+  sealInto(data: Uint8Array, out: Uint8Array): number
+  /**
+   * The zero-copy receive path: like `handleDatagram`, but a datagram that is a single
+   * application record (the steady state of a media flow) is decrypted where it lies and
+   * its plaintext returned as a view into `datagram` (a `subarray`, no copy). `null`
+   * otherwise: anything received is then in `recv()` and `pollEvent()` as usual. The
+   * datagram's bytes are overwritten either way.
+   */
+  openInPlace(datagram: Uint8Array, now: number): Uint8Array | null
+  /**
    * Like `recv`, into `buf` without allocating: the length written, or `null` when no
    * record waits. A `buf` too small for the next record throws `DTLS_ERR_BUFFER_TOO_SMALL`
    * and keeps it.
@@ -272,6 +287,14 @@ export type PrefilterVerdict =
   reply: Buffer }
   | { verdict: 'drop' }
 
+/** An SDP fingerprint taken apart. */
+export interface SdpFingerprint {
+  /** `'sha-1'`, `'sha-256'`, `'sha-384'` or `'sha-512'`. */
+  algorithm: string
+  /** The digest. */
+  digest: Buffer
+}
+
 /** SRTP master keys and salts for both directions (RFC 5764 §4.2). */
 export interface SrtpKeyingMaterial {
   /** IANA id of the negotiated profile. */
@@ -286,6 +309,20 @@ export interface SrtpKeyingMaterial {
   clientSalt: Buffer
   /** The server's write master salt. */
   serverSalt: Buffer
+}
+
+/** One DTLS-SRTP protection profile (RFC 5764 §4.1.2), from the engine's table. */
+export interface SrtpProfile {
+  /** IANA id, as carried in use_srtp. */
+  id: number
+  /** IANA name, e.g. `'SRTP_AES128_CM_HMAC_SHA1_80'`. */
+  name: string
+  /** OpenSSL's name, e.g. `'SRTP_AES128_CM_SHA1_80'`. */
+  opensslName: string
+  /** Master key bytes per direction. */
+  keyLen: number
+  /** Master salt bytes per direction. */
+  saltLen: number
 }
 
 /** A snapshot of one connection's counters (numbers, exact below 2^53). */
@@ -334,6 +371,61 @@ export declare function benchEngineHandshakes(clientConfig: Config, serverConfig
  * that is not timed.
  */
 export declare function benchEngineThroughput(clientConfig: Config, serverConfig: Config, totalBytes: number, recordSize: number): BenchResult
+
+/**
+ * True when the DER certificate `der` has the SDP fingerprint `fingerprint` (compared in
+ * constant time).
+ */
+export declare function fingerprintMatches(fingerprint: string, der: Uint8Array): boolean
+
+/** The SDP form (`'sha-256 AB:CD:...'`) of a digest made with `algorithm`. */
+export declare function formatSdpFingerprint(algorithm: 'sha-1' | 'sha-256' | 'sha-384' | 'sha-512', digest: Uint8Array): string
+
+/**
+ * True when `datagram` is DTLS by RFC 7983 §7 (first byte 20..63), for a socket shared with
+ * STUN, RTP/RTCP, ZRTP and TURN. Empty: false.
+ */
+export declare function isDtls(datagram: Uint8Array): boolean
+
+/**
+ * What a datagram on a shared media socket carries, by its first byte (RFC 7983 §7).
+ * `'unknown'`: drop it.
+ */
+export declare function packetKind(datagram: Uint8Array): 'stun' | 'zrtp' | 'dtls' | 'turn-channel' | 'rtp-rtcp' | 'unknown'
+
+/**
+ * Parses an SDP fingerprint (`'sha-256 AB:CD:...'`, with or without `a=fingerprint:`).
+ * Throws `DTLS_ERR_CERTIFICATE`-family errors on a malformed value.
+ */
+export declare function parseSdpFingerprint(value: string): SdpFingerprint
+
+/**
+ * Offerer (our offer said `actpass`): our role once the answer's `a=setup` is known:
+ * `'active'` makes us the server, `'passive'` the client.
+ */
+export declare function roleForAnswer(answerSetup: string): 'client' | 'server'
+
+/**
+ * Answerer: our role for an offer whose `a=setup` is `offerSetup` (`'actpass'`, `'active'`,
+ * `'passive'`, with or without `a=setup:`). An `actpass` offer makes us the client (RFC 8842
+ * §5.3). Put `setupForRole(role)` in the answer.
+ */
+export declare function roleForRemoteSetup(offerSetup: string): 'client' | 'server'
+
+/**
+ * The `a=setup` value announcing `role` in an answer: `'active'` for `'client'`,
+ * `'passive'` for `'server'`.
+ */
+export declare function setupForRole(role: 'client' | 'server'): 'active' | 'passive'
+
+/**
+ * The profile with IANA id `profile` (a number) or with that IANA or OpenSSL name (a
+ * string), or `null` when the engine does not know it.
+ */
+export declare function srtpProfile(profile: number | string): SrtpProfile | null
+
+/** Every SRTP profile the engine knows, strongest first (its default preference). */
+export declare function srtpProfiles(): Array<SrtpProfile>
 
 /** The version of this native module (it is built from the engine in the same tree). */
 export declare function version(): string

@@ -20,7 +20,9 @@ const dns = require('node:dns');
 const net = require('node:net');
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
-const { Config, Connection, ServerFrontDoor } = require('../index.js');
+const native = require('../index.js');
+
+const { Config, Connection, ServerFrontDoor } = native;
 
 /** Milliseconds on a monotonic clock: the engine never reads a clock, every call gets `now`. */
 function now() {
@@ -326,6 +328,7 @@ async function resolve(host) {
  */
 async function connect(options) {
   if (options === null || typeof options !== 'object') throw invalid('connect: options must be an object');
+  native._checkKeys(options, 'ConnectOptions', 'connect');
   const { host = '127.0.0.1', port, config, peerFingerprints, serverName, signal } = options;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalid(`connect: port must be an integer in 1..65535, got ${port}`);
@@ -421,6 +424,7 @@ class DtlsServer extends EventEmitter {
   constructor(config, options = {}) {
     super();
     if (!(config instanceof Config)) throw invalid('createServer: config must be a Config');
+    native._checkKeys(options, 'ServerOptions', 'createServer');
     const { maxConnections = 10000 } = options;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw invalid('createServer: maxConnections must be a positive integer');

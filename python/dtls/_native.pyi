@@ -7,6 +7,8 @@ engine works in whole milliseconds and rounds to the nearest one.
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar, Literal, final
 
+from typing_extensions import Buffer
+
 __version__: str
 __all__ = [
     "Accept",
@@ -46,11 +48,22 @@ __all__ = [
     "Reply",
     "ServerFrontDoor",
     "SrtpKeyingMaterial",
+    "SrtpProfile",
     "UsageError",
     "__version__",
     "_bench_engine_handshakes",
     "_bench_engine_throughput",
+    "fingerprint_matches",
     "fingerprint_of",
+    "format_sdp_fingerprint",
+    "is_dtls",
+    "packet_kind",
+    "parse_sdp_fingerprint",
+    "role_for_answer",
+    "role_for_remote_setup",
+    "setup_for_role",
+    "srtp_profile",
+    "srtp_profiles",
 ]
 
 _Verification = Literal["auto", "fingerprint", "webpki", "dangerous_accept_any"]
@@ -87,7 +100,7 @@ class Certificate:
     def to_pem(self) -> tuple[str, str]:
         """``(chain_pem, key_pem)``."""
 
-def fingerprint_of(der: bytes, algorithm: _HashName = "sha-256") -> str:
+def fingerprint_of(der: Buffer, algorithm: _HashName = "sha-256") -> str:
     """The SDP fingerprint of a DER certificate."""
 
 # ---------------------------------------------------------------------------------------
@@ -287,7 +300,7 @@ class Connection:
     def add_peer_fingerprint(self, fingerprint: str) -> None: ...
     def set_peer_address(self, address: _Address) -> None: ...
     def set_mtu(self, mtu: int) -> None: ...
-    def receive_datagram(self, data: bytes | bytearray, now: float) -> None:
+    def receive_datagram(self, data: Buffer, now: float) -> None:
         """Processes one whole UDP datagram; raises when the association fails."""
 
     def datagrams_to_send(self, now: float) -> list[bytes]:
@@ -298,8 +311,14 @@ class Connection:
 
     def handle_timer(self, now: float) -> None: ...
     def next_event(self) -> PeerCertificate | Connected | CloseNotify | Failed | None: ...
-    def send(self, data: bytes | bytearray) -> None:
+    def send(self, data: Buffer) -> None:
         """Queues one application record of at most max_send_len bytes."""
+
+    def seal_into(self, data: Buffer, out: Buffer) -> int:
+        """Seals one application record straight into ``out``; returns its length."""
+
+    def open_in_place(self, datagram: Buffer, now: float) -> memoryview | None:
+        """Decrypts a single-record datagram where it lies; the plaintext as a view, or None."""
 
     def recv(self) -> bytes | None:
         """The next received application record, or None."""
@@ -308,7 +327,7 @@ class Connection:
         """Queues close_notify."""
 
     def export_keying_material(
-        self, label: bytes | str, length: int, context: bytes | bytearray | None = None
+        self, label: bytes | str, length: int, context: Buffer | None = None
     ) -> bytes:
         """RFC 5705 keying material."""
 
@@ -353,9 +372,59 @@ class ServerFrontDoor:
     """Stateless cookie check for datagrams from addresses without an association."""
 
     def __new__(cls, config: Config) -> ServerFrontDoor: ...
-    def prefilter(
-        self, now: float, peer: _Address, datagram: bytes | bytearray
-    ) -> Accept | Reply | Drop: ...
+    def prefilter(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Drop: ...
+
+# ---------------------------------------------------------------------------------------
+# WebRTC / VoIP helpers: RFC 7983 demultiplexing, a=setup roles, SDP fingerprints, SRTP profiles
+
+_PacketKind = Literal["stun", "zrtp", "dtls", "turn-channel", "rtp-rtcp", "unknown"]
+
+def is_dtls(datagram: Buffer) -> bool:
+    """True when the datagram's first byte is in DTLS's RFC 7983 range (20..63)."""
+
+def packet_kind(datagram: Buffer) -> _PacketKind:
+    """What a datagram on a shared media socket carries (RFC 7983 section 7)."""
+
+def role_for_remote_setup(offer_setup: str) -> _Role:
+    """Answerer: our role for the offer's a=setup (actpass makes us the client)."""
+
+def role_for_answer(answer_setup: str) -> _Role:
+    """Offerer: our role for the answer's a=setup (active makes us the server)."""
+
+def setup_for_role(role: _Role) -> Literal["active", "passive"]:
+    """The a=setup value announcing ``role`` in an answer."""
+
+def parse_sdp_fingerprint(value: str) -> tuple[str, bytes]:
+    """``"sha-256 AB:CD:..."`` -> ``("sha-256", digest)``."""
+
+def format_sdp_fingerprint(algorithm: _HashName, digest: Buffer) -> str:
+    """``("sha-256", digest)`` -> ``"sha-256 AB:CD:..."``."""
+
+def fingerprint_matches(fingerprint: str, der: Buffer) -> bool:
+    """True when the DER certificate has this SDP fingerprint."""
+
+@final
+class SrtpProfile:
+    """One DTLS-SRTP protection profile (RFC 5764), from the engine's table."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def openssl_name(self) -> str: ...
+    @property
+    def key_len(self) -> int: ...
+    @property
+    def salt_len(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def srtp_profiles() -> list[SrtpProfile]:
+    """Every SRTP profile the engine knows, strongest first."""
+
+def srtp_profile(profile: int | str) -> SrtpProfile | None:
+    """The profile with this IANA id or IANA/OpenSSL name, or None."""
 
 # ---------------------------------------------------------------------------------------
 # Exceptions: every instance has .code (the C ABI's dtls_result) and .name (its C name)

@@ -362,6 +362,41 @@ impl Connection {
         }
     }
 
+    /// The zero-copy send path: seals `data` as one application record straight into `out`
+    /// and returns the datagram's length (send `out.subarray(0, n)`). Needs the handshake done
+    /// and nothing queued by `send` (poll it out first). `DTLS_ERR_BUFFER_TOO_SMALL` changes
+    /// nothing.
+    #[napi]
+    pub fn seal_into(&mut self, data: &[u8], mut out: Uint8ArraySlice<'_>) -> Result<u32> {
+        self.inner
+            .seal_into(data, writable(&mut out))
+            .map(len_u32)
+            .map_err(engine)
+    }
+
+    /// The zero-copy receive path: like `handleDatagram`, but a datagram that is a single
+    /// application record (the steady state of a media flow) is decrypted where it lies and
+    /// its plaintext returned as a view into `datagram` (a `subarray`, no copy). `null`
+    /// otherwise: anything received is then in `recv()` and `pollEvent()` as usual. The
+    /// datagram's bytes are overwritten either way.
+    #[napi(ts_return_type = "Uint8Array | null")]
+    pub fn open_in_place(
+        &mut self,
+        mut datagram: Uint8ArraySlice<'_>,
+        now: f64,
+    ) -> Result<Option<Vec<u32>>> {
+        // The view itself is made by index.js (`datagram.subarray(start, end)`) from the range
+        // returned here: napi cannot hand back a view of a caller's array.
+        let now = millis(now)?;
+        let buf = writable(&mut datagram);
+        let base = buf.as_ptr() as usize;
+        let plain = self.inner.open_in_place(now, buf).map_err(engine)?;
+        Ok(plain.map(|p| {
+            let start = p.as_ptr() as usize - base;
+            vec![len_u32(start), len_u32(start + p.len())]
+        }))
+    }
+
     /// Like `recv`, into `buf` without allocating: the length written, or `null` when no
     /// record waits. A `buf` too small for the next record throws `DTLS_ERR_BUFFER_TOO_SMALL`
     /// and keeps it.

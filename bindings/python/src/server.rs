@@ -1,5 +1,6 @@
 //! `ServerFrontDoor`: the stateless cookie check for a server socket shared by many peers.
 
+use crate::buffers::BytesLike;
 use crate::config::Config;
 use crate::convert::{address_bytes, seconds_to_ms};
 use dtls_proto::Verdict;
@@ -111,7 +112,7 @@ impl ServerFrontDoor {
         py: Python<'_>,
         now: f64,
         peer: &Bound<'_, PyAny>,
-        datagram: PyBackedBytes,
+        datagram: BytesLike,
     ) -> PyResult<Py<PyAny>> {
         let now = seconds_to_ms(py, now)?;
         let peer = address_bytes(peer)?;
