@@ -102,6 +102,13 @@ export declare class Connection {
    * and keeps it.
    */
   recvInto(buf: Uint8Array): number | null
+  /**
+   * DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own when
+   * `requestPeer` is true; the new keys take over once the peer acknowledges (poll
+   * datagrams after this). Throws `DTLS_ERR_NOT_CONNECTED` before the handshake and
+   * `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 connection.
+   */
+  keyUpdate(now: number, requestPeer?: boolean | undefined | null): void
   /** Queues close_notify; nothing more is accepted afterwards. Idempotent. */
   close(): void
   /** RFC 5705 keying material exporter: `length` bytes for `label` (and `context`). */
@@ -177,6 +184,8 @@ export interface ConfigOptions {
   peerFingerprints?: Array<string>
   /** Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`). */
   clientAuth?: 'none' | 'request' | 'require'
+  /** Protocol versions to offer or accept: `['1.2']` (the default), `['1.3']` or both. */
+  versions?: Array<'1.2' | '1.3'>
   /** Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites). */
   cipherSuites?: Array<number>
   /** Key-exchange groups by IANA id (29 X25519, 23 P-256, 24 P-384). */
@@ -343,6 +352,10 @@ export interface Stats {
   dropped: DropCounts
   /** Flights sent again. */
   retransmissions: number
+  /** DTLS 1.3 ACK records sent. */
+  acksSent: number
+  /** DTLS 1.3 KeyUpdates that took effect for our sending keys. */
+  keyUpdates: number
   /** HelloVerifyRequests this connection sent (a server doing its own cookie exchange). */
   helloVerifyRequests: number
   /** Handshake duration on the caller's clock, once complete. */

@@ -196,6 +196,7 @@ const OPTION_KEYS = {
     'rootCertificatesPem',
     'peerFingerprints',
     'clientAuth',
+    'versions',
     'cipherSuites',
     'groups',
     'extendedMasterSecret',

@@ -397,3 +397,36 @@ test('pollDatagramInto and recvInto fill the caller buffer and keep what does no
   assert.equal(server.recvInto(view), null);
   throwsCode(() => server.recvInto('x'), 'DTLS_ERR_INVALID_ARGUMENT', /recvInto.*Uint8Array/);
 });
+
+test('DTLS 1.3: versions option, negotiated version, keyUpdate, exporter', () => {
+  for (const [cv, sv, want] of [
+    [['1.3'], ['1.3'], 0xfefc],
+    [['1.2', '1.3'], ['1.2', '1.3'], 0xfefc],
+    [['1.2', '1.3'], ['1.2'], 0xfefd],
+  ]) {
+    const { server: scfg, client: ccfg } = pinnedPair({
+      client: { versions: cv },
+      server: { versions: sv },
+    });
+    const client = new Connection(ccfg, 'client', 0);
+    const server = new Connection(scfg, 'server', 0);
+    handshake(client, server);
+    assert.equal(client.negotiated().version, want);
+    assert.deepEqual(
+      client.exportKeyingMaterial(SRTP_LABEL, 32),
+      server.exportKeyingMaterial(SRTP_LABEL, 32),
+    );
+    if (want === 0xfefc) {
+      client.keyUpdate(0, true);
+      pump(client, server, 0);
+      pump(server, client, 0);
+      client.send(Buffer.from('after'));
+      pump(client, server, 0);
+      assert.equal(Buffer.from(server.recv()).toString(), 'after');
+      assert.equal(client.stats().keyUpdates, 1);
+    } else {
+      throwsCode(() => client.keyUpdate(0), 'DTLS_ERR_INVALID_ARGUMENT');
+    }
+  }
+  throwsCode(() => new Config({ versions: ['1.4'] }), 'DTLS_ERR_INVALID_ARGUMENT');
+});

@@ -323,6 +323,9 @@ class Connection:
     def recv(self) -> bytes | None:
         """The next received application record, or None."""
 
+    def key_update(self, now: float, request_peer: bool = False) -> None:
+        """DTLS 1.3: updates our sending keys (RFC 9147 §8); with request_peer the peer
+        updates its own too."""
     def close(self) -> None:
         """Queues close_notify."""
 

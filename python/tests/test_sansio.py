@@ -365,7 +365,7 @@ def test_bad_values_raise_value_errors_with_codes() -> None:
         (InvalidArgumentError, 101, lambda: Config(cookie_secret=b"short")),
         (InvalidArgumentError, 101, lambda: Config(initial_rto=0)),
         (InvalidConfigError, 200, lambda: Config(initial_rto=5, max_rto=1)),
-        (InvalidConfigError, 200, lambda: Config(versions=["1.3"])),
+        (InvalidArgumentError, 101, lambda: Config(versions=["1.4"])),
         (InvalidArgumentError, 101, lambda: Config(verification="trust-me")),  # type: ignore[arg-type]
         (
             InvalidConfigError,
@@ -598,3 +598,46 @@ def test_small_mtu_fragments_the_handshake() -> None:
     assert client.max_send_len > 1300
     with pytest.raises(InvalidArgumentError):
         client.set_mtu(100)
+
+
+# -- DTLS 1.3 ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client_versions", "server_versions", "want"),
+    [
+        (["1.3"], ["1.3"], "DTLSv1.3"),
+        (["1.2", "1.3"], ["1.2", "1.3"], "DTLSv1.3"),
+        (["1.2", "1.3"], ["1.2"], "DTLSv1.2"),
+    ],
+)
+def test_dtls13_versions_key_update_and_exporter(
+    client_versions: list[str], server_versions: list[str], want: str
+) -> None:
+    srtp = "SRTP_AEAD_AES_128_GCM"
+    client, server = pinned_pair(
+        client_kwargs={"versions": client_versions, "srtp_profiles": srtp},
+        server_kwargs={"versions": server_versions, "srtp_profiles": srtp},
+    )
+    pump(client, server)
+    assert client.is_connected and server.is_connected
+    assert client.negotiated is not None and client.negotiated.version == want
+    assert client.export_keying_material(SRTP_LABEL, 56) == server.export_keying_material(
+        SRTP_LABEL, 56
+    )
+    if want == "DTLSv1.3":
+        assert client.negotiated.cipher_suite == "TLS_AES_128_GCM_SHA256"
+        client.key_update(0.0, request_peer=True)
+        pump(client, server)
+        client.send(b"after the update")
+        pump(client, server)
+        assert server.recv() == b"after the update"
+        assert client.stats()["key_updates"] == 1
+    else:
+        with pytest.raises(InvalidArgumentError):
+            client.key_update(0.0)
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError):
+        Config(versions=["1.4"])

@@ -167,6 +167,10 @@ pub struct Stats {
     pub dropped: DropCounts,
     /// Flights sent again.
     pub retransmissions: f64,
+    /// DTLS 1.3 ACK records sent.
+    pub acks_sent: f64,
+    /// DTLS 1.3 KeyUpdates that took effect for our sending keys.
+    pub key_updates: f64,
     /// HelloVerifyRequests this connection sent (a server doing its own cookie exchange).
     pub hello_verify_requests: f64,
     /// Handshake duration on the caller's clock, once complete.
@@ -408,6 +412,18 @@ impl Connection {
         }
     }
 
+    /// DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own when
+    /// `requestPeer` is true; the new keys take over once the peer acknowledges (poll
+    /// datagrams after this). Throws `DTLS_ERR_NOT_CONNECTED` before the handshake and
+    /// `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 connection.
+    #[napi]
+    pub fn key_update(&mut self, now: f64, request_peer: Option<bool>) -> Result<()> {
+        let now = millis(now)?;
+        self.inner
+            .key_update(now, request_peer.unwrap_or(false))
+            .map_err(engine)
+    }
+
     /// Queues close_notify; nothing more is accepted afterwards. Idempotent.
     #[napi]
     pub fn close(&mut self) -> Result<()> {
@@ -485,6 +501,8 @@ impl Connection {
                 total: d.total() as f64,
             },
             retransmissions: s.retransmissions as f64,
+            acks_sent: s.acks_sent as f64,
+            key_updates: s.key_updates as f64,
             hello_verify_requests: s.hello_verify_requests as f64,
             handshake_duration_ms: s.handshake_duration_ms.map(|v| v as f64),
         }

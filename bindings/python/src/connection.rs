@@ -548,6 +548,16 @@ impl Connection {
         }
     }
 
+    /// DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own
+    /// when `request_peer` is true; the new keys take over once the peer acknowledges (send
+    /// `datagrams_to_send` after this). Raises `NotConnectedError` before the handshake and
+    /// `InvalidArgumentError` on a DTLS 1.2 connection.
+    #[pyo3(signature = (now, request_peer = false))]
+    fn key_update(&mut self, py: Python<'_>, now: f64, request_peer: bool) -> PyResult<()> {
+        let now = seconds_to_ms(py, now)?;
+        self.conn.key_update(now, request_peer).py_err(py)
+    }
+
     /// Queues close_notify (send it with `datagrams_to_send`); nothing more is accepted.
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         self.conn.close().py_err(py)
@@ -608,7 +618,7 @@ impl Connection {
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.conn.stats();
         let d = PyDict::new(py);
-        let items: [(&str, u64); 19] = [
+        let items: [(&str, u64); 21] = [
             ("datagrams_in", s.datagrams_in),
             ("datagrams_out", s.datagrams_out),
             ("records_in", s.records_in),
@@ -626,6 +636,8 @@ impl Connection {
             ("dropped_cookie", s.dropped.cookie),
             ("retransmissions", s.retransmissions),
             ("hello_verify_requests", s.hello_verify_requests),
+            ("acks_sent", s.acks_sent),
+            ("key_updates", s.key_updates),
             ("handshake_started_ms", s.handshake_started_ms),
             (
                 "handshake_duration_ms",
