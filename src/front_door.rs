@@ -289,6 +289,16 @@ struct HelloPool {
     stats: HelloPoolStats,
 }
 
+/// What the pool did with a fragment.
+enum Pooled {
+    /// Held, the message still incomplete.
+    Held,
+    /// The message is complete (its body and the first fragment's record sequence number).
+    Complete(Vec<u8>, u64),
+    /// Malformed, too large, or disagreeing with what is held: nothing changed.
+    Refused,
+}
+
 /// A complete ClientHello out of a datagram or the pool.
 struct Complete<'b> {
     body: Cow<'b, [u8]>,
@@ -317,14 +327,8 @@ impl HelloPool {
         Some(e)
     }
 
-    /// Adds a fragment; returns the message when it completes one (the entry is then gone).
-    fn insert(
-        &mut self,
-        peer: &[u8],
-        record_seq: u64,
-        h: &HandshakeHeader,
-        data: &[u8],
-    ) -> Option<(Vec<u8>, u64)> {
+    /// Adds a fragment; a completed message leaves the pool.
+    fn insert(&mut self, peer: &[u8], record_seq: u64, h: &HandshakeHeader, data: &[u8]) -> Pooled {
         let frag = Fragment {
             msg_type: h.msg_type.get(),
             length: h.length,
@@ -340,11 +344,13 @@ impl HelloPool {
             .position(|e| e.msg_seq == h.msg_seq && e.peer == peer);
         let i = match found {
             Some(i) => {
-                let e = self.entries.get_mut(i)?;
+                let Some(e) = self.entries.get_mut(i) else {
+                    return Pooled::Refused;
+                };
                 if let Insert::Dropped(_) = e.reasm.insert(frag) {
                     // Disagrees with what is held (RFC 9147 §5.5): keep what came first.
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
                 i
             }
@@ -361,17 +367,21 @@ impl HelloPool {
                 let charge = HELLO_POOL_ENTRY_OVERHEAD + peer.len() + length;
                 if !well_formed || charge > self.stats.capacity {
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
+                // Oldest first: a flood pushes out older partial ClientHellos, never more
+                // than the budget stays allocated.
                 while self.stats.bytes + charge > self.stats.capacity {
-                    self.remove(0)?;
+                    if self.remove(0).is_none() {
+                        return Pooled::Refused;
+                    }
                     self.stats.evicted += 1;
                 }
                 let mut reasm = Reassembler::new(self.max_hello, self.max_hello, 0);
                 reasm.set_next_seq(h.msg_seq);
                 if reasm.insert(frag) != Insert::Accepted {
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
                 self.entries.push_back(Held {
                     peer: peer.to_vec(),
@@ -386,9 +396,13 @@ impl HelloPool {
                 self.entries.len() - 1
             }
         };
-        let msg = self.entries.get_mut(i)?.reasm.pop()?;
-        let e = self.remove(i)?;
-        Some((msg.body, e.record_seq))
+        let Some(msg) = self.entries.get_mut(i).and_then(|e| e.reasm.pop()) else {
+            return Pooled::Held;
+        };
+        match self.remove(i) {
+            Some(e) => Pooled::Complete(msg.body, e.record_seq),
+            None => Pooled::Refused,
+        }
     }
 }
 
@@ -421,6 +435,43 @@ impl ServerFrontDoor {
     /// accepted, a DTLS 1.2 one gets [`ServerFrontDoor::prefilter`]'s HelloVerifyRequest
     /// treatment. Without DTLS 1.3 this is [`ServerFrontDoor::prefilter`]: stateless, decided
     /// from the first fragment.
+    ///
+    /// ```
+    /// use dtls_proto::{Admission, Certificate, Config, Connection, NamedGroup, ProtocolVersion,
+    ///     PeerVerification, Role, ServerFrontDoor};
+    /// let v13 = [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13];
+    /// let groups = [NamedGroup::X25519MlKem768, NamedGroup::X25519];
+    /// let scfg = Config::builder().certificate(Certificate::generate("s").unwrap())
+    ///     .versions(&v13).groups(&groups).build().unwrap();
+    /// let ccfg = Config::builder().peer_verification(PeerVerification::DangerousAcceptAny)
+    ///     .versions(&v13).groups(&groups).build().unwrap();
+    /// let mut door = ServerFrontDoor::new(scfg.clone());
+    /// let mut client = Connection::new(ccfg, Role::Client, None, 0).unwrap();
+    /// let (peer, mut buf, mut out) = (b"192.0.2.1:4444", [0u8; 1500], [0u8; 256]);
+    /// let mut server: Option<Connection> = None;
+    /// for _ in 0..10 {
+    ///     while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+    ///         if let Some(s) = &mut server {
+    ///             s.handle_datagram(0, &buf[..n]).unwrap();
+    ///             continue;
+    ///         }
+    ///         match door.admit(0, peer, &buf[..n], &mut out) {
+    ///             Admission::Reply(m) => client.handle_datagram(0, &out[..m]).unwrap(),
+    ///             Admission::Accept(hello) => {
+    ///                 let mut s = Connection::new(scfg.clone(), Role::Server, None, 0).unwrap();
+    ///                 s.set_peer_address(peer);
+    ///                 s.handle_datagram(0, hello).unwrap();
+    ///                 server = Some(s);
+    ///             }
+    ///             Admission::Held | Admission::Drop => {}
+    ///         }
+    ///     }
+    ///     while let Some(n) = server.as_mut().and_then(|s| s.poll_transmit(0, &mut buf).unwrap()) {
+    ///         client.handle_datagram(0, &buf[..n]).unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Dtls13);
+    /// ```
     pub fn admit<'a>(
         &'a mut self,
         now: u64,
@@ -462,16 +513,19 @@ impl ServerFrontDoor {
                         record_seq: hdr.seq,
                         in_datagram: true,
                     });
-                } else if let Some((body, record_seq)) = self.pool.insert(peer, hdr.seq, &hs, frag)
-                {
-                    complete = Some(Complete {
-                        body: Cow::Owned(body),
-                        msg_seq: hs.msg_seq,
-                        record_seq,
-                        in_datagram: false,
-                    });
                 } else {
-                    held = true;
+                    match self.pool.insert(peer, hdr.seq, &hs, frag) {
+                        Pooled::Complete(body, record_seq) => {
+                            complete = Some(Complete {
+                                body: Cow::Owned(body),
+                                msg_seq: hs.msg_seq,
+                                record_seq,
+                                in_datagram: false,
+                            })
+                        }
+                        Pooled::Held => held = true,
+                        Pooled::Refused => {}
+                    }
                 }
             }
             if complete.is_some() {

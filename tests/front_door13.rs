@@ -248,13 +248,59 @@ fn fragments_fed_out_of_order_and_duplicated_still_complete() {
     let last = forged.len() - 1;
     forged[last] ^= 0xff;
     let before = door.pool_stats().refused;
-    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Held);
+    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Drop);
     assert_eq!(door.pool_stats().refused, before + 1);
     let mut got = None;
     for f in frags.iter().filter(|f| *f != &frags[1]) {
         got = Some(door.admit(0, PEER, f, &mut out));
     }
     assert!(matches!(got, Some(Admission::Reply(_))), "{got:?}");
+}
+
+/// The datagrams of a client's first flight.
+fn first_flight(versions: &[ProtocolVersion], mtu: u16) -> Vec<Vec<u8>> {
+    let mut client = Connection::new(client_cfg(versions, mtu), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut v = Vec::new();
+    while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+        v.push(buf[..n].to_vec());
+    }
+    v
+}
+
+#[test]
+fn the_oldest_partial_hello_is_evicted_first() {
+    let flights: Vec<_> = (0..3).map(|_| first_flight(V13, 1200)).collect();
+    assert!(flights.iter().all(|f| f.len() == 2));
+    let peers: [&[u8]; 3] = [b"192.0.2.1:1000", b"192.0.2.2:1000", b"192.0.2.3:1000"];
+    let hello_len =
+        u32::from_be_bytes([0, flights[0][0][14], flights[0][0][15], flights[0][0][16]]);
+    let charge = HELLO_POOL_ENTRY_OVERHEAD + peers[0].len() + hello_len as usize;
+    // Room for two partial ClientHellos.
+    let mut door = ServerFrontDoor::with_pool(server_cfg(V13), 2 * charge + charge / 2, 16 * 1024);
+    let mut out = [0u8; 512];
+    for (f, p) in flights.iter().zip(peers) {
+        assert_eq!(door.admit(0, p, &f[0], &mut out), Admission::Held);
+        assert!(door.pool_stats().bytes <= 2 * charge + charge / 2);
+    }
+    assert_eq!(
+        (door.pool_stats().entries, door.pool_stats().evicted),
+        (2, 1)
+    );
+    // The newest two complete; the oldest was evicted and starts over.
+    assert!(matches!(
+        door.admit(0, peers[2], &flights[2][1], &mut out),
+        Admission::Reply(_)
+    ));
+    assert!(matches!(
+        door.admit(0, peers[1], &flights[1][1], &mut out),
+        Admission::Reply(_)
+    ));
+    assert_eq!(
+        door.admit(0, peers[0], &flights[0][1], &mut out),
+        Admission::Held
+    );
+    assert_eq!(door.pool_stats().entries, 1);
 }
 
 #[test]
@@ -458,4 +504,41 @@ fn genuine_client_completes_during_the_flood() {
         report.iter().all(|r| r.3 == 0),
         "a retransmission was needed"
     );
+
+    // Where the flood wins: the most spoofed fragments (claiming 1413 B) between two of the
+    // client's datagrams with which its handshake still completes. Oldest-first eviction
+    // means a client loses when more new entries arrive between its first and last fragment
+    // than the pool holds: about capacity / charge / (fragments - 1).
+    for mtu in [1200u16, 256] {
+        let frags = first_flight(BOTH, mtu).len() as u64;
+        let completes = |k: u64| {
+            let mut server = Server::new(server_cfg(BOTH), POOL);
+            let mut flood = Flood {
+                template: spoof_template(1413),
+                sent: 0,
+                per_datagram: k,
+            };
+            let mut client = Connection::new(client_cfg(BOTH, mtu), Role::Client, None, 0).unwrap();
+            run(&mut client, &mut server, 5_000, |srv, now| {
+                flood.send(srv, now, k)
+            })
+            .is_some()
+        };
+        let (mut lo, mut hi) = (0u64, 4096u64);
+        assert!(completes(lo));
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if completes(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let entries = (POOL / (HELLO_POOL_ENTRY_OVERHEAD + 16 + 1413)) as u64;
+        println!(
+            "MTU {mtu}: ClientHello in {frags} datagrams; completes with up to {lo} spoofed \
+             fragments between two of its datagrams (the pool holds ~{entries} spoofed entries)"
+        );
+        assert!(lo + 1 >= entries / (frags - 1).max(1) / 2, "threshold {lo}");
+    }
 }
