@@ -48,6 +48,9 @@ fn client_cfg(versions: &[ProtocolVersion], mtu: u16) -> Arc<Config> {
 
 #[derive(Debug, Default)]
 struct Counts {
+    /// Record sequence numbers of every epoch-0 record sent to the genuine client, by the
+    /// door and by the Connection.
+    epoch0_seqs: Vec<u64>,
     held: usize,
     replies: Vec<Vec<u8>>,
     accepts: usize,
@@ -97,6 +100,7 @@ impl Server {
             Admission::Reply(n) => {
                 let r = out[..n].to_vec();
                 if genuine {
+                    self.counts.epoch0_seqs.extend(epoch0_seqs(&r));
                     self.counts.replies.push(r.clone());
                 }
                 Some(r)
@@ -141,6 +145,7 @@ fn run(
             if let Some(s) = &mut server.conn {
                 while let Some(n) = s.poll_transmit(now, &mut buf).unwrap() {
                     progressed = true;
+                    server.counts.epoch0_seqs.extend(epoch0_seqs(&buf[..n]));
                     client.handle_datagram(now, &buf[..n]).unwrap();
                 }
             }
@@ -175,6 +180,24 @@ fn ping(client: &mut Connection, server: &mut Connection) {
     assert_eq!(&app[..4], b"ping");
 }
 
+/// The sequence numbers of the plaintext (DTLSPlaintext, epoch 0) records of a datagram; the
+/// scan stops at the first DTLS 1.3 ciphertext record (unified header).
+fn epoch0_seqs(d: &[u8]) -> Vec<u64> {
+    let mut v = Vec::new();
+    let mut off = 0;
+    while off + 13 <= d.len() && d[off] & 0xe0 != 0x20 {
+        let epoch = u16::from_be_bytes([d[off + 3], d[off + 4]]);
+        let mut seq = [0u8; 8];
+        seq[2..].copy_from_slice(&d[off + 5..off + 11]);
+        let len = u16::from_be_bytes([d[off + 11], d[off + 12]]) as usize;
+        if epoch == 0 {
+            v.push(u64::from_be_bytes(seq));
+        }
+        off += 13 + len;
+    }
+    v
+}
+
 /// The handshake message type of a reply datagram (one record, one message).
 fn reply_type(r: &[u8]) -> u8 {
     r[13]
@@ -199,6 +222,18 @@ fn fragmented_hybrid_hello_through_the_door_to_a_connection() {
         assert!(server.counts.held >= 2 * 4, "{:?}", server.counts);
         assert_eq!(server.counts.accepts, 1);
         assert_eq!(server.counts.drops, 0);
+        // The door's HelloRetryRequest and the Connection's records never share a record
+        // number (a client's replay check would drop the later one, RFC 9147 §4.5.1).
+        let mut seqs = server.counts.epoch0_seqs.clone();
+        assert!(seqs.len() >= 2, "{seqs:?}");
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(
+            seqs.len(),
+            server.counts.epoch0_seqs.len(),
+            "{:?}",
+            server.counts.epoch0_seqs
+        );
         let s = server.door.pool_stats();
         assert_eq!((s.entries, s.bytes), (0, 0), "entries left behind: {s:?}");
         let mut conn = server.conn.take().unwrap();
