@@ -226,6 +226,12 @@ pub const DEFAULT_MAX_HELLO_LEN: usize = 16 * 1024;
 /// fragments claiming tiny messages.
 pub const HELLO_POOL_ENTRY_OVERHEAD: usize = 1024;
 
+/// How long a partial ClientHello waits for its other fragments. A client sends them back to
+/// back, and its retransmission (after a second or so) fills the gaps of the same entry; an
+/// entry this old is abandoned, or poisoned by a forged fragment that its genuine bytes now
+/// disagree with, so it goes and the next retransmission starts afresh.
+pub const HELLO_POOL_MAX_AGE_MS: u64 = 5_000;
+
 /// Peer address encodings longer than this are refused (they would only cost pool space).
 const MAX_PEER_LEN: usize = 256;
 
@@ -265,6 +271,8 @@ pub struct HelloPoolStats {
     pub peak_bytes: usize,
     /// Entries evicted (oldest first) to make room for newer ones.
     pub evicted: u64,
+    /// Entries dropped after [`HELLO_POOL_MAX_AGE_MS`] without completing.
+    pub expired: u64,
     /// Fragments refused: malformed, too large, or disagreeing with what is held.
     pub refused: u64,
 }
@@ -276,6 +284,8 @@ struct Held {
     msg_seq: u16,
     /// The record sequence number of the first fragment seen, echoed in our answer.
     record_seq: u64,
+    /// When the first fragment arrived.
+    created: u64,
     reasm: Reassembler,
     charge: usize,
 }
@@ -328,7 +338,23 @@ impl HelloPool {
     }
 
     /// Adds a fragment; a completed message leaves the pool.
-    fn insert(&mut self, peer: &[u8], record_seq: u64, h: &HandshakeHeader, data: &[u8]) -> Pooled {
+    fn insert(
+        &mut self,
+        now: u64,
+        peer: &[u8],
+        record_seq: u64,
+        h: &HandshakeHeader,
+        data: &[u8],
+    ) -> Pooled {
+        // Arrival order is age order: the expired ones are at the front.
+        while self
+            .entries
+            .front()
+            .is_some_and(|e| now.saturating_sub(e.created) > HELLO_POOL_MAX_AGE_MS)
+        {
+            self.remove(0);
+            self.stats.expired += 1;
+        }
         let frag = Fragment {
             msg_type: h.msg_type.get(),
             length: h.length,
@@ -387,6 +413,7 @@ impl HelloPool {
                     peer: peer.to_vec(),
                     msg_seq: h.msg_seq,
                     record_seq,
+                    created: now,
                     reasm,
                     charge,
                 });
@@ -514,7 +541,7 @@ impl ServerFrontDoor {
                         in_datagram: true,
                     });
                 } else {
-                    match self.pool.insert(peer, hdr.seq, &hs, frag) {
+                    match self.pool.insert(now, peer, hdr.seq, &hs, frag) {
                         Pooled::Complete(body, record_seq) => {
                             complete = Some(Complete {
                                 body: Cow::Owned(body),

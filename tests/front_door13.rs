@@ -9,7 +9,9 @@
 #[allow(dead_code)]
 mod alloc;
 
-use dtls_proto::server::{Admission, ServerFrontDoor, HELLO_POOL_ENTRY_OVERHEAD};
+use dtls_proto::server::{
+    Admission, ServerFrontDoor, HELLO_POOL_ENTRY_OVERHEAD, HELLO_POOL_MAX_AGE_MS,
+};
 use dtls_proto::{
     Certificate, Config, Connection, NamedGroup, PeerVerification, ProtocolVersion, Role,
 };
@@ -336,6 +338,33 @@ fn the_oldest_partial_hello_is_evicted_first() {
         Admission::Held
     );
     assert_eq!(door.pool_stats().entries, 1);
+}
+
+#[test]
+fn a_poisoned_partial_hello_expires_and_the_retransmission_gets_through() {
+    let f = first_flight(V13, 1200);
+    assert_eq!(f.len(), 2);
+    let mut door = ServerFrontDoor::with_pool(server_cfg(V13), 64 * 1024, 16 * 1024);
+    let mut out = [0u8; 512];
+    // A forged first fragment from the client's address claims another message length: the
+    // genuine fragments disagree with the entry it opened and are refused.
+    let mut forged = f[0].clone();
+    forged[16] ^= 1;
+    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Held);
+    for now in [0, 1000, 3000] {
+        assert_eq!(door.admit(now, PEER, &f[0], &mut out), Admission::Drop);
+        assert_eq!(door.admit(now, PEER, &f[1], &mut out), Admission::Drop);
+    }
+    // Once the entry is older than HELLO_POOL_MAX_AGE_MS it goes; the next retransmission
+    // gets its HelloRetryRequest.
+    let later = HELLO_POOL_MAX_AGE_MS + 1;
+    assert_eq!(door.admit(later, PEER, &f[0], &mut out), Admission::Held);
+    assert!(matches!(
+        door.admit(later, PEER, &f[1], &mut out),
+        Admission::Reply(_)
+    ));
+    let s = door.pool_stats();
+    assert_eq!((s.expired, s.refused, s.entries, s.bytes), (1, 6, 0, 0));
 }
 
 #[test]
