@@ -369,7 +369,8 @@ fn a_poisoned_partial_hello_expires_and_the_retransmission_gets_through() {
 
 #[test]
 fn dtls12_client_gets_hello_verify_requests() {
-    for mtu in [1200, 256] {
+    for mtu in [1200, 256, 128] {
+        let frags = first_flight(V12, mtu).len();
         let mut server = Server::new(server_cfg(BOTH), 64 * 1024);
         let mut client = Connection::new(client_cfg(V12, mtu), Role::Client, None, 0).unwrap();
         run(&mut client, &mut server, 10_000, |_, _| {}).expect("handshake");
@@ -384,6 +385,15 @@ fn dtls12_client_gets_hello_verify_requests() {
             "not a HelloVerifyRequest"
         );
         assert_eq!(server.counts.accepts, 1);
+        // The 1.2 ClientHello1 is 126 bytes; at MTU 128 the ClientHello2 (with the cookie)
+        // is fragmented and went through the pool.
+        assert_eq!(frags, 1);
+        assert_eq!(
+            server.counts.held > 0,
+            mtu == 128,
+            "MTU {mtu}: {:?}",
+            server.counts
+        );
     }
     // A 1.2-only config: `admit` is the stateless `prefilter`.
     let mut server = Server::new(server_cfg(V12), 64 * 1024);
