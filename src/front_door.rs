@@ -15,7 +15,7 @@ use crate::msgs::handshake::{ClientHello, ClientHelloPrefix, HandshakeHeader};
 use crate::msgs::record::{RecordHeader, Records, HEADER_LEN};
 use ring::hmac;
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 const MAC_LEN: usize = 16;
@@ -211,7 +211,7 @@ impl ServerFrontDoor {
 // their last one arrives (their retransmission tries again).
 // ---------------------------------------------------------------------------------------------
 
-/// Default byte budget of [`ServerFrontDoor`]'s ClientHello pool: room for some 400
+/// Default byte budget of [`ServerFrontDoor`]'s ClientHello pool: room for some 380
 /// ClientHellos of 1.4 KB (a browser's, with an X25519MLKEM768 key share) in reassembly at once.
 pub const DEFAULT_HELLO_POOL_BYTES: usize = 1024 * 1024;
 
@@ -219,12 +219,12 @@ pub const DEFAULT_HELLO_POOL_BYTES: usize = 1024 * 1024;
 /// too). Real ones are 0.2 to 2 KB; a few post-quantum key shares still fit.
 pub const DEFAULT_MAX_HELLO_LEN: usize = 16 * 1024;
 
-/// What a pool entry costs besides its message bytes and the peer address, measured: the
-/// entry in the ring (about 110 bytes, up to twice that with the ring's spare capacity), the
-/// reassembler's map node (a B-tree leaf sized for 11 slots, about 750 bytes) and its range
-/// list, rounded up. Charged so that the budget bounds the real heap, also for a flood of
-/// fragments claiming tiny messages.
-pub const HELLO_POOL_ENTRY_OVERHEAD: usize = 1024;
+/// What a pool entry costs besides its message bytes and (twice) the peer address, measured
+/// (tests/front_door13.rs counts the heap): the reassembler's own map node (a B-tree leaf
+/// sized for 11 slots, about 650 bytes), the entry in the pool's B-tree and its index slot
+/// (about 250 bytes, more while the index grows), the range list, rounded up. Charged so that
+/// the budget bounds the real heap, also for a flood of fragments claiming tiny messages.
+pub const HELLO_POOL_ENTRY_OVERHEAD: usize = 1280;
 
 /// How long a partial ClientHello waits for its other fragments. A client sends them back to
 /// back, and its retransmission (after a second or so) fills the gaps of the same entry; an
@@ -262,7 +262,8 @@ pub enum Admission<'a> {
 pub struct HelloPoolStats {
     /// Partial ClientHellos held now.
     pub entries: usize,
-    /// Bytes charged now (message lengths, addresses and [`HELLO_POOL_ENTRY_OVERHEAD`] each);
+    /// Bytes charged now (message lengths, twice the address and [`HELLO_POOL_ENTRY_OVERHEAD`]
+    /// each);
     /// never above `capacity`.
     pub bytes: usize,
     /// The budget.
@@ -277,11 +278,11 @@ pub struct HelloPoolStats {
     pub refused: u64,
 }
 
-/// One partial ClientHello: keyed by (peer, message_seq).
+/// One partial ClientHello.
 #[derive(Debug, Clone)]
 struct Held {
-    peer: Vec<u8>,
-    msg_seq: u16,
+    /// The peer address, then message_seq: the pool's key.
+    key: Vec<u8>,
     /// The record sequence number of the first fragment seen, echoed in our answer.
     record_seq: u64,
     /// When the first fragment arrived.
@@ -290,11 +291,15 @@ struct Held {
     charge: usize,
 }
 
-/// The shared reassembly pool. Entries sit in arrival order, so the front is the oldest; a
-/// linear lookup is fine at a few hundred entries and allocates nothing.
+/// The shared reassembly pool: entries by arrival number (the first is the oldest, evicted
+/// first) and an index by (peer, message_seq), so a flood costs a hash lookup per datagram,
+/// not a scan. The index hashes with a per-process random key (SipHash), as its keys come
+/// from the network.
 #[derive(Debug, Clone)]
 struct HelloPool {
-    entries: VecDeque<Held>,
+    entries: BTreeMap<u64, Held>,
+    index: HashMap<Vec<u8>, u64>,
+    next_id: u64,
     max_hello: usize,
     stats: HelloPoolStats,
 }
@@ -321,7 +326,9 @@ struct Complete<'b> {
 impl HelloPool {
     fn new(capacity: usize, max_hello: usize) -> Self {
         HelloPool {
-            entries: VecDeque::new(),
+            entries: BTreeMap::new(),
+            index: HashMap::new(),
+            next_id: 0,
             max_hello,
             stats: HelloPoolStats {
                 capacity,
@@ -330,11 +337,18 @@ impl HelloPool {
         }
     }
 
-    fn remove(&mut self, i: usize) -> Option<Held> {
-        let e = self.entries.remove(i)?;
+    fn remove(&mut self, id: u64) -> Option<Held> {
+        let e = self.entries.remove(&id)?;
+        self.index.remove(&e.key);
         self.stats.bytes = self.stats.bytes.saturating_sub(e.charge);
         self.stats.entries = self.entries.len();
         Some(e)
+    }
+
+    fn oldest(&self) -> Option<(u64, u64)> {
+        self.entries
+            .first_key_value()
+            .map(|(&id, e)| (id, e.created))
     }
 
     /// Adds a fragment; a completed message leaves the pool.
@@ -346,15 +360,24 @@ impl HelloPool {
         h: &HandshakeHeader,
         data: &[u8],
     ) -> Pooled {
-        // Arrival order is age order: the expired ones are at the front.
-        while self
-            .entries
-            .front()
-            .is_some_and(|e| now.saturating_sub(e.created) > HELLO_POOL_MAX_AGE_MS)
-        {
-            self.remove(0);
+        // Arrival order is age order: the expired ones come first.
+        while let Some((id, created)) = self.oldest() {
+            if now.saturating_sub(created) <= HELLO_POOL_MAX_AGE_MS {
+                break;
+            }
+            self.remove(id);
             self.stats.expired += 1;
         }
+        if peer.len() > MAX_PEER_LEN {
+            self.stats.refused += 1;
+            return Pooled::Refused;
+        }
+        // The key on the stack: looking up allocates nothing.
+        let mut key_buf = [0u8; MAX_PEER_LEN + 2];
+        let key_len = peer.len() + 2;
+        key_buf[..peer.len()].copy_from_slice(peer);
+        key_buf[peer.len()..key_len].copy_from_slice(&h.msg_seq.to_be_bytes());
+        let key = &key_buf[..key_len];
         let frag = Fragment {
             msg_type: h.msg_type.get(),
             length: h.length,
@@ -364,13 +387,9 @@ impl HelloPool {
             epoch: 0,
             data,
         };
-        let found = self
-            .entries
-            .iter()
-            .position(|e| e.msg_seq == h.msg_seq && e.peer == peer);
-        let i = match found {
-            Some(i) => {
-                let Some(e) = self.entries.get_mut(i) else {
+        let id = match self.index.get(key).copied() {
+            Some(id) => {
+                let Some(e) = self.entries.get_mut(&id) else {
                     return Pooled::Refused;
                 };
                 if let Insert::Dropped(_) = e.reasm.insert(frag) {
@@ -378,7 +397,7 @@ impl HelloPool {
                     self.stats.refused += 1;
                     return Pooled::Refused;
                 }
-                i
+                id
             }
             None => {
                 // The reassembler's own header checks, done before anything is evicted for it.
@@ -388,19 +407,20 @@ impl HelloPool {
                         .checked_add(h.frag_len)
                         .is_some_and(|e| e <= h.length)
                     && h.frag_len > 0
-                    && length <= self.max_hello
-                    && peer.len() <= MAX_PEER_LEN;
-                let charge = HELLO_POOL_ENTRY_OVERHEAD + peer.len() + length;
+                    && length <= self.max_hello;
+                // The key is held twice (entry and index).
+                let charge = HELLO_POOL_ENTRY_OVERHEAD + 2 * key_len + length;
                 if !well_formed || charge > self.stats.capacity {
                     self.stats.refused += 1;
                     return Pooled::Refused;
                 }
-                // Oldest first: a flood pushes out older partial ClientHellos, never more
+                // Oldest first: a flood pushes out older partial ClientHellos, and never more
                 // than the budget stays allocated.
                 while self.stats.bytes + charge > self.stats.capacity {
-                    if self.remove(0).is_none() {
+                    let Some((oldest, _)) = self.oldest() else {
                         return Pooled::Refused;
-                    }
+                    };
+                    self.remove(oldest);
                     self.stats.evicted += 1;
                 }
                 let mut reasm = Reassembler::new(self.max_hello, self.max_hello, 0);
@@ -409,24 +429,29 @@ impl HelloPool {
                     self.stats.refused += 1;
                     return Pooled::Refused;
                 }
-                self.entries.push_back(Held {
-                    peer: peer.to_vec(),
-                    msg_seq: h.msg_seq,
-                    record_seq,
-                    created: now,
-                    reasm,
-                    charge,
-                });
+                let id = self.next_id;
+                self.next_id += 1;
+                self.index.insert(key.to_vec(), id);
+                self.entries.insert(
+                    id,
+                    Held {
+                        key: key.to_vec(),
+                        record_seq,
+                        created: now,
+                        reasm,
+                        charge,
+                    },
+                );
                 self.stats.bytes += charge;
                 self.stats.peak_bytes = self.stats.peak_bytes.max(self.stats.bytes);
                 self.stats.entries = self.entries.len();
-                self.entries.len() - 1
+                id
             }
         };
-        let Some(msg) = self.entries.get_mut(i).and_then(|e| e.reasm.pop()) else {
+        let Some(msg) = self.entries.get_mut(&id).and_then(|e| e.reasm.pop()) else {
             return Pooled::Held;
         };
-        match self.remove(i) {
+        match self.remove(id) {
             Some(e) => Pooled::Complete(msg.body, e.record_seq),
             None => Pooled::Refused,
         }

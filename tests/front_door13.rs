@@ -312,7 +312,7 @@ fn the_oldest_partial_hello_is_evicted_first() {
     let peers: [&[u8]; 3] = [b"192.0.2.1:1000", b"192.0.2.2:1000", b"192.0.2.3:1000"];
     let hello_len =
         u32::from_be_bytes([0, flights[0][0][14], flights[0][0][15], flights[0][0][16]]);
-    let charge = HELLO_POOL_ENTRY_OVERHEAD + peers[0].len() + hello_len as usize;
+    let charge = HELLO_POOL_ENTRY_OVERHEAD + 2 * (peers[0].len() + 2) + hello_len as usize;
     // Room for two partial ClientHellos.
     let mut door = ServerFrontDoor::with_pool(server_cfg(V13), 2 * charge + charge / 2, 16 * 1024);
     let mut out = [0u8; 512];
@@ -475,7 +475,9 @@ impl Flood {
                 1024 + self.sent % 50_000
             );
             // Each spoofed ClientHello looks fresh: vary the random so nothing coalesces.
-            self.template[30..38].copy_from_slice(&self.sent.to_be_bytes());
+            if let Some(r) = self.template.get_mut(30..38) {
+                r.copy_from_slice(&self.sent.to_be_bytes());
+            }
             let r = server.receive(now, addr.as_bytes(), &self.template, false);
             assert!(r.is_none(), "answered a partial ClientHello");
             self.sent += 1;
@@ -487,10 +489,20 @@ const POOL: usize = 512 * 1024;
 
 #[test]
 fn flood_from_100k_addresses_stays_under_the_cap() {
-    for claimed in [1413u32, 16 * 1024] {
+    // The smallest entries there are (1 byte of a 2-byte message) make the most entries.
+    let tiny = |claimed: u32| {
+        let mut d = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13];
+        d.extend_from_slice(&[1, 0, 0, claimed as u8, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        d
+    };
+    for (template, claimed) in [
+        (spoof_template(1413), 1413u32),
+        (spoof_template(16 * 1024), 16 * 1024),
+        (tiny(2), 2),
+    ] {
         let mut server = Server::new(server_cfg(BOTH), POOL);
         let mut flood = Flood {
-            template: spoof_template(claimed),
+            template,
             sent: 0,
             per_datagram: 0,
         };
@@ -515,7 +527,7 @@ fn flood_from_100k_addresses_stays_under_the_cap() {
         );
         assert!(s.peak_bytes <= POOL);
         assert_eq!(s.evicted, 100_000 - s.entries as u64);
-        let per_entry = HELLO_POOL_ENTRY_OVERHEAD + 12 + claimed as usize;
+        let per_entry = HELLO_POOL_ENTRY_OVERHEAD + 2 * (12 + 2) + claimed as usize;
         assert!(s.entries <= POOL / per_entry + 1);
         // The heap the pool really holds stays within its charged bytes (plus a little for
         // the ring's growth).
@@ -608,7 +620,7 @@ fn genuine_client_completes_during_the_flood() {
                 hi = mid;
             }
         }
-        let entries = (POOL / (HELLO_POOL_ENTRY_OVERHEAD + 16 + 1413)) as u64;
+        let entries = (POOL / (HELLO_POOL_ENTRY_OVERHEAD + 2 * (17 + 2) + 1413)) as u64;
         println!(
             "MTU {mtu}: ClientHello in {frags} datagrams; completes with up to {lo} spoofed \
              fragments between two of its datagrams (the pool holds ~{entries} spoofed entries)"
