@@ -279,7 +279,7 @@ pub struct HelloPoolStats {
 }
 
 /// One partial ClientHello.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Held {
     /// The peer address, then message_seq: the pool's key.
     key: Vec<u8>,
@@ -295,13 +295,22 @@ struct Held {
 /// first) and an index by (peer, message_seq), so a flood costs a hash lookup per datagram,
 /// not a scan. The index hashes with a per-process random key (SipHash), as its keys come
 /// from the network.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct HelloPool {
     entries: BTreeMap<u64, Held>,
     index: HashMap<Vec<u8>, u64>,
     next_id: u64,
     max_hello: usize,
     stats: HelloPoolStats,
+}
+
+/// Shows the counters, not the buffered bytes.
+impl std::fmt::Debug for HelloPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelloPool")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the pool did with a fragment.
