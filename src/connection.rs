@@ -422,6 +422,10 @@ impl Connection {
         };
         let v12 = self.common.cfg.versions.contains(&ProtocolVersion::Dtls12);
         self.machine = if crate::dtls13::server::offers_13(&ch) {
+            // A ClientHello2 admitted by a stateless front door: its HelloRetryRequest took
+            // the record number of ClientHello1, so ours continue from ClientHello2's rather
+            // than repeat it (a client's replay window would drop them; RFC 6347 §4.2.1).
+            self.common.records.skip_plaintext_seq_to(record_seq);
             Machine::V13(Box::new(Dtls13::accept_hello(&mut self.common, now, msg)?))
         } else if v12 {
             Machine::V12(Dtls12::accept_hello(

@@ -15,7 +15,7 @@ use crate::msgs::handshake::{ClientHello, ClientHelloPrefix, HandshakeHeader};
 use crate::msgs::record::{RecordHeader, Records, HEADER_LEN};
 use ring::hmac;
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 const MAC_LEN: usize = 16;
@@ -211,7 +211,7 @@ impl ServerFrontDoor {
 // their last one arrives (their retransmission tries again).
 // ---------------------------------------------------------------------------------------------
 
-/// Default byte budget of [`ServerFrontDoor`]'s ClientHello pool: room for some 400
+/// Default byte budget of [`ServerFrontDoor`]'s ClientHello pool: room for some 380
 /// ClientHellos of 1.4 KB (a browser's, with an X25519MLKEM768 key share) in reassembly at once.
 pub const DEFAULT_HELLO_POOL_BYTES: usize = 1024 * 1024;
 
@@ -219,12 +219,18 @@ pub const DEFAULT_HELLO_POOL_BYTES: usize = 1024 * 1024;
 /// too). Real ones are 0.2 to 2 KB; a few post-quantum key shares still fit.
 pub const DEFAULT_MAX_HELLO_LEN: usize = 16 * 1024;
 
-/// What a pool entry costs besides its message bytes and the peer address, measured: the
-/// entry in the ring (about 110 bytes, up to twice that with the ring's spare capacity), the
-/// reassembler's map node (a B-tree leaf sized for 11 slots, about 750 bytes) and its range
-/// list, rounded up. Charged so that the budget bounds the real heap, also for a flood of
-/// fragments claiming tiny messages.
-pub const HELLO_POOL_ENTRY_OVERHEAD: usize = 1024;
+/// What a pool entry costs besides its message bytes and (twice) the peer address, measured
+/// (tests/front_door13.rs counts the heap): the reassembler's own map node (a B-tree leaf
+/// sized for 11 slots, about 650 bytes), the entry in the pool's B-tree and its index slot
+/// (about 250 bytes, more while the index grows), the range list, rounded up. Charged so that
+/// the budget bounds the real heap, also for a flood of fragments claiming tiny messages.
+pub const HELLO_POOL_ENTRY_OVERHEAD: usize = 1280;
+
+/// How long a partial ClientHello waits for its other fragments. A client sends them back to
+/// back, and its retransmission (after a second or so) fills the gaps of the same entry; an
+/// entry this old is abandoned, or poisoned by a forged fragment that its genuine bytes now
+/// disagree with, so it goes and the next retransmission starts afresh.
+pub const HELLO_POOL_MAX_AGE_MS: u64 = 5_000;
 
 /// Peer address encodings longer than this are refused (they would only cost pool space).
 const MAX_PEER_LEN: usize = 256;
@@ -256,7 +262,8 @@ pub enum Admission<'a> {
 pub struct HelloPoolStats {
     /// Partial ClientHellos held now.
     pub entries: usize,
-    /// Bytes charged now (message lengths, addresses and [`HELLO_POOL_ENTRY_OVERHEAD`] each);
+    /// Bytes charged now (message lengths, twice the address and [`HELLO_POOL_ENTRY_OVERHEAD`]
+    /// each);
     /// never above `capacity`.
     pub bytes: usize,
     /// The budget.
@@ -265,28 +272,55 @@ pub struct HelloPoolStats {
     pub peak_bytes: usize,
     /// Entries evicted (oldest first) to make room for newer ones.
     pub evicted: u64,
+    /// Entries dropped after [`HELLO_POOL_MAX_AGE_MS`] without completing.
+    pub expired: u64,
     /// Fragments refused: malformed, too large, or disagreeing with what is held.
     pub refused: u64,
 }
 
-/// One partial ClientHello: keyed by (peer, message_seq).
-#[derive(Debug, Clone)]
+/// One partial ClientHello.
+#[derive(Clone)]
 struct Held {
-    peer: Vec<u8>,
-    msg_seq: u16,
+    /// The peer address, then message_seq: the pool's key.
+    key: Vec<u8>,
     /// The record sequence number of the first fragment seen, echoed in our answer.
     record_seq: u64,
+    /// When the first fragment arrived.
+    created: u64,
     reasm: Reassembler,
     charge: usize,
 }
 
-/// The shared reassembly pool. Entries sit in arrival order, so the front is the oldest; a
-/// linear lookup is fine at a few hundred entries and allocates nothing.
-#[derive(Debug, Clone)]
+/// The shared reassembly pool: entries by arrival number (the first is the oldest, evicted
+/// first) and an index by (peer, message_seq), so a flood costs a hash lookup per datagram,
+/// not a scan. The index hashes with a per-process random key (SipHash), as its keys come
+/// from the network.
+#[derive(Clone)]
 struct HelloPool {
-    entries: VecDeque<Held>,
+    entries: BTreeMap<u64, Held>,
+    index: HashMap<Vec<u8>, u64>,
+    next_id: u64,
     max_hello: usize,
     stats: HelloPoolStats,
+}
+
+/// Shows the counters, not the buffered bytes.
+impl std::fmt::Debug for HelloPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HelloPool")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the pool did with a fragment.
+enum Pooled {
+    /// Held, the message still incomplete.
+    Held,
+    /// The message is complete (its body and the first fragment's record sequence number).
+    Complete(Vec<u8>, u64),
+    /// Malformed, too large, or disagreeing with what is held: nothing changed.
+    Refused,
 }
 
 /// A complete ClientHello out of a datagram or the pool.
@@ -301,7 +335,9 @@ struct Complete<'b> {
 impl HelloPool {
     fn new(capacity: usize, max_hello: usize) -> Self {
         HelloPool {
-            entries: VecDeque::new(),
+            entries: BTreeMap::new(),
+            index: HashMap::new(),
+            next_id: 0,
             max_hello,
             stats: HelloPoolStats {
                 capacity,
@@ -310,21 +346,47 @@ impl HelloPool {
         }
     }
 
-    fn remove(&mut self, i: usize) -> Option<Held> {
-        let e = self.entries.remove(i)?;
+    fn remove(&mut self, id: u64) -> Option<Held> {
+        let e = self.entries.remove(&id)?;
+        self.index.remove(&e.key);
         self.stats.bytes = self.stats.bytes.saturating_sub(e.charge);
         self.stats.entries = self.entries.len();
         Some(e)
     }
 
-    /// Adds a fragment; returns the message when it completes one (the entry is then gone).
+    fn oldest(&self) -> Option<(u64, u64)> {
+        self.entries
+            .first_key_value()
+            .map(|(&id, e)| (id, e.created))
+    }
+
+    /// Adds a fragment; a completed message leaves the pool.
     fn insert(
         &mut self,
+        now: u64,
         peer: &[u8],
         record_seq: u64,
         h: &HandshakeHeader,
         data: &[u8],
-    ) -> Option<(Vec<u8>, u64)> {
+    ) -> Pooled {
+        // Arrival order is age order: the expired ones come first.
+        while let Some((id, created)) = self.oldest() {
+            if now.saturating_sub(created) <= HELLO_POOL_MAX_AGE_MS {
+                break;
+            }
+            self.remove(id);
+            self.stats.expired += 1;
+        }
+        if peer.len() > MAX_PEER_LEN {
+            self.stats.refused += 1;
+            return Pooled::Refused;
+        }
+        // The key on the stack: looking up allocates nothing.
+        let mut key_buf = [0u8; MAX_PEER_LEN + 2];
+        let key_len = peer.len() + 2;
+        key_buf[..peer.len()].copy_from_slice(peer);
+        key_buf[peer.len()..key_len].copy_from_slice(&h.msg_seq.to_be_bytes());
+        let key = &key_buf[..key_len];
         let frag = Fragment {
             msg_type: h.msg_type.get(),
             length: h.length,
@@ -334,19 +396,17 @@ impl HelloPool {
             epoch: 0,
             data,
         };
-        let found = self
-            .entries
-            .iter()
-            .position(|e| e.msg_seq == h.msg_seq && e.peer == peer);
-        let i = match found {
-            Some(i) => {
-                let e = self.entries.get_mut(i)?;
+        let id = match self.index.get(key).copied() {
+            Some(id) => {
+                let Some(e) = self.entries.get_mut(&id) else {
+                    return Pooled::Refused;
+                };
                 if let Insert::Dropped(_) = e.reasm.insert(frag) {
                     // Disagrees with what is held (RFC 9147 §5.5): keep what came first.
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
-                i
+                id
             }
             None => {
                 // The reassembler's own header checks, done before anything is evicted for it.
@@ -356,39 +416,54 @@ impl HelloPool {
                         .checked_add(h.frag_len)
                         .is_some_and(|e| e <= h.length)
                     && h.frag_len > 0
-                    && length <= self.max_hello
-                    && peer.len() <= MAX_PEER_LEN;
-                let charge = HELLO_POOL_ENTRY_OVERHEAD + peer.len() + length;
+                    && length <= self.max_hello;
+                // The key is held twice (entry and index).
+                let charge = HELLO_POOL_ENTRY_OVERHEAD + 2 * key_len + length;
                 if !well_formed || charge > self.stats.capacity {
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
+                // Oldest first: a flood pushes out older partial ClientHellos, and never more
+                // than the budget stays allocated.
                 while self.stats.bytes + charge > self.stats.capacity {
-                    self.remove(0)?;
+                    let Some((oldest, _)) = self.oldest() else {
+                        return Pooled::Refused;
+                    };
+                    self.remove(oldest);
                     self.stats.evicted += 1;
                 }
                 let mut reasm = Reassembler::new(self.max_hello, self.max_hello, 0);
                 reasm.set_next_seq(h.msg_seq);
                 if reasm.insert(frag) != Insert::Accepted {
                     self.stats.refused += 1;
-                    return None;
+                    return Pooled::Refused;
                 }
-                self.entries.push_back(Held {
-                    peer: peer.to_vec(),
-                    msg_seq: h.msg_seq,
-                    record_seq,
-                    reasm,
-                    charge,
-                });
+                let id = self.next_id;
+                self.next_id += 1;
+                self.index.insert(key.to_vec(), id);
+                self.entries.insert(
+                    id,
+                    Held {
+                        key: key.to_vec(),
+                        record_seq,
+                        created: now,
+                        reasm,
+                        charge,
+                    },
+                );
                 self.stats.bytes += charge;
                 self.stats.peak_bytes = self.stats.peak_bytes.max(self.stats.bytes);
                 self.stats.entries = self.entries.len();
-                self.entries.len() - 1
+                id
             }
         };
-        let msg = self.entries.get_mut(i)?.reasm.pop()?;
-        let e = self.remove(i)?;
-        Some((msg.body, e.record_seq))
+        let Some(msg) = self.entries.get_mut(&id).and_then(|e| e.reasm.pop()) else {
+            return Pooled::Held;
+        };
+        match self.remove(id) {
+            Some(e) => Pooled::Complete(msg.body, e.record_seq),
+            None => Pooled::Refused,
+        }
     }
 }
 
@@ -421,6 +496,43 @@ impl ServerFrontDoor {
     /// accepted, a DTLS 1.2 one gets [`ServerFrontDoor::prefilter`]'s HelloVerifyRequest
     /// treatment. Without DTLS 1.3 this is [`ServerFrontDoor::prefilter`]: stateless, decided
     /// from the first fragment.
+    ///
+    /// ```
+    /// use dtls_proto::{Admission, Certificate, Config, Connection, NamedGroup, ProtocolVersion,
+    ///     PeerVerification, Role, ServerFrontDoor};
+    /// let v13 = [ProtocolVersion::Dtls12, ProtocolVersion::Dtls13];
+    /// let groups = [NamedGroup::X25519MlKem768, NamedGroup::X25519];
+    /// let scfg = Config::builder().certificate(Certificate::generate("s").unwrap())
+    ///     .versions(&v13).groups(&groups).build().unwrap();
+    /// let ccfg = Config::builder().peer_verification(PeerVerification::DangerousAcceptAny)
+    ///     .versions(&v13).groups(&groups).build().unwrap();
+    /// let mut door = ServerFrontDoor::new(scfg.clone());
+    /// let mut client = Connection::new(ccfg, Role::Client, None, 0).unwrap();
+    /// let (peer, mut buf, mut out) = (b"192.0.2.1:4444", [0u8; 1500], [0u8; 256]);
+    /// let mut server: Option<Connection> = None;
+    /// for _ in 0..10 {
+    ///     while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+    ///         if let Some(s) = &mut server {
+    ///             s.handle_datagram(0, &buf[..n]).unwrap();
+    ///             continue;
+    ///         }
+    ///         match door.admit(0, peer, &buf[..n], &mut out) {
+    ///             Admission::Reply(m) => client.handle_datagram(0, &out[..m]).unwrap(),
+    ///             Admission::Accept(hello) => {
+    ///                 let mut s = Connection::new(scfg.clone(), Role::Server, None, 0).unwrap();
+    ///                 s.set_peer_address(peer);
+    ///                 s.handle_datagram(0, hello).unwrap();
+    ///                 server = Some(s);
+    ///             }
+    ///             Admission::Held | Admission::Drop => {}
+    ///         }
+    ///     }
+    ///     while let Some(n) = server.as_mut().and_then(|s| s.poll_transmit(0, &mut buf).unwrap()) {
+    ///         client.handle_datagram(0, &buf[..n]).unwrap();
+    ///     }
+    /// }
+    /// assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Dtls13);
+    /// ```
     pub fn admit<'a>(
         &'a mut self,
         now: u64,
@@ -462,16 +574,19 @@ impl ServerFrontDoor {
                         record_seq: hdr.seq,
                         in_datagram: true,
                     });
-                } else if let Some((body, record_seq)) = self.pool.insert(peer, hdr.seq, &hs, frag)
-                {
-                    complete = Some(Complete {
-                        body: Cow::Owned(body),
-                        msg_seq: hs.msg_seq,
-                        record_seq,
-                        in_datagram: false,
-                    });
                 } else {
-                    held = true;
+                    match self.pool.insert(now, peer, hdr.seq, &hs, frag) {
+                        Pooled::Complete(body, record_seq) => {
+                            complete = Some(Complete {
+                                body: Cow::Owned(body),
+                                msg_seq: hs.msg_seq,
+                                record_seq,
+                                in_datagram: false,
+                            })
+                        }
+                        Pooled::Held => held = true,
+                        Pooled::Refused => {}
+                    }
                 }
             }
             if complete.is_some() {

@@ -9,7 +9,9 @@
 #[allow(dead_code)]
 mod alloc;
 
-use dtls_proto::server::{Admission, ServerFrontDoor, HELLO_POOL_ENTRY_OVERHEAD};
+use dtls_proto::server::{
+    Admission, ServerFrontDoor, HELLO_POOL_ENTRY_OVERHEAD, HELLO_POOL_MAX_AGE_MS,
+};
 use dtls_proto::{
     Certificate, Config, Connection, NamedGroup, PeerVerification, ProtocolVersion, Role,
 };
@@ -48,6 +50,9 @@ fn client_cfg(versions: &[ProtocolVersion], mtu: u16) -> Arc<Config> {
 
 #[derive(Debug, Default)]
 struct Counts {
+    /// Record sequence numbers of every epoch-0 record sent to the genuine client, by the
+    /// door and by the Connection.
+    epoch0_seqs: Vec<u64>,
     held: usize,
     replies: Vec<Vec<u8>>,
     accepts: usize,
@@ -97,6 +102,7 @@ impl Server {
             Admission::Reply(n) => {
                 let r = out[..n].to_vec();
                 if genuine {
+                    self.counts.epoch0_seqs.extend(epoch0_seqs(&r));
                     self.counts.replies.push(r.clone());
                 }
                 Some(r)
@@ -141,6 +147,7 @@ fn run(
             if let Some(s) = &mut server.conn {
                 while let Some(n) = s.poll_transmit(now, &mut buf).unwrap() {
                     progressed = true;
+                    server.counts.epoch0_seqs.extend(epoch0_seqs(&buf[..n]));
                     client.handle_datagram(now, &buf[..n]).unwrap();
                 }
             }
@@ -175,6 +182,24 @@ fn ping(client: &mut Connection, server: &mut Connection) {
     assert_eq!(&app[..4], b"ping");
 }
 
+/// The sequence numbers of the plaintext (DTLSPlaintext, epoch 0) records of a datagram; the
+/// scan stops at the first DTLS 1.3 ciphertext record (unified header).
+fn epoch0_seqs(d: &[u8]) -> Vec<u64> {
+    let mut v = Vec::new();
+    let mut off = 0;
+    while off + 13 <= d.len() && d[off] & 0xe0 != 0x20 {
+        let epoch = u16::from_be_bytes([d[off + 3], d[off + 4]]);
+        let mut seq = [0u8; 8];
+        seq[2..].copy_from_slice(&d[off + 5..off + 11]);
+        let len = u16::from_be_bytes([d[off + 11], d[off + 12]]) as usize;
+        if epoch == 0 {
+            v.push(u64::from_be_bytes(seq));
+        }
+        off += 13 + len;
+    }
+    v
+}
+
 /// The handshake message type of a reply datagram (one record, one message).
 fn reply_type(r: &[u8]) -> u8 {
     r[13]
@@ -199,6 +224,18 @@ fn fragmented_hybrid_hello_through_the_door_to_a_connection() {
         assert!(server.counts.held >= 2 * 4, "{:?}", server.counts);
         assert_eq!(server.counts.accepts, 1);
         assert_eq!(server.counts.drops, 0);
+        // The door's HelloRetryRequest and the Connection's records never share a record
+        // number (a client's replay check would drop the later one, RFC 9147 §4.5.1).
+        let mut seqs = server.counts.epoch0_seqs.clone();
+        assert!(seqs.len() >= 2, "{seqs:?}");
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(
+            seqs.len(),
+            server.counts.epoch0_seqs.len(),
+            "{:?}",
+            server.counts.epoch0_seqs
+        );
         let s = server.door.pool_stats();
         assert_eq!((s.entries, s.bytes), (0, 0), "entries left behind: {s:?}");
         let mut conn = server.conn.take().unwrap();
@@ -248,7 +285,7 @@ fn fragments_fed_out_of_order_and_duplicated_still_complete() {
     let last = forged.len() - 1;
     forged[last] ^= 0xff;
     let before = door.pool_stats().refused;
-    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Held);
+    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Drop);
     assert_eq!(door.pool_stats().refused, before + 1);
     let mut got = None;
     for f in frags.iter().filter(|f| *f != &frags[1]) {
@@ -257,9 +294,83 @@ fn fragments_fed_out_of_order_and_duplicated_still_complete() {
     assert!(matches!(got, Some(Admission::Reply(_))), "{got:?}");
 }
 
+/// The datagrams of a client's first flight.
+fn first_flight(versions: &[ProtocolVersion], mtu: u16) -> Vec<Vec<u8>> {
+    let mut client = Connection::new(client_cfg(versions, mtu), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut v = Vec::new();
+    while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+        v.push(buf[..n].to_vec());
+    }
+    v
+}
+
+#[test]
+fn the_oldest_partial_hello_is_evicted_first() {
+    let flights: Vec<_> = (0..3).map(|_| first_flight(V13, 1200)).collect();
+    assert!(flights.iter().all(|f| f.len() == 2));
+    let peers: [&[u8]; 3] = [b"192.0.2.1:1000", b"192.0.2.2:1000", b"192.0.2.3:1000"];
+    let hello_len =
+        u32::from_be_bytes([0, flights[0][0][14], flights[0][0][15], flights[0][0][16]]);
+    let charge = HELLO_POOL_ENTRY_OVERHEAD + 2 * (peers[0].len() + 2) + hello_len as usize;
+    // Room for two partial ClientHellos.
+    let mut door = ServerFrontDoor::with_pool(server_cfg(V13), 2 * charge + charge / 2, 16 * 1024);
+    let mut out = [0u8; 512];
+    for (f, p) in flights.iter().zip(peers) {
+        assert_eq!(door.admit(0, p, &f[0], &mut out), Admission::Held);
+        assert!(door.pool_stats().bytes <= 2 * charge + charge / 2);
+    }
+    assert_eq!(
+        (door.pool_stats().entries, door.pool_stats().evicted),
+        (2, 1)
+    );
+    // The newest two complete; the oldest was evicted and starts over.
+    assert!(matches!(
+        door.admit(0, peers[2], &flights[2][1], &mut out),
+        Admission::Reply(_)
+    ));
+    assert!(matches!(
+        door.admit(0, peers[1], &flights[1][1], &mut out),
+        Admission::Reply(_)
+    ));
+    assert_eq!(
+        door.admit(0, peers[0], &flights[0][1], &mut out),
+        Admission::Held
+    );
+    assert_eq!(door.pool_stats().entries, 1);
+}
+
+#[test]
+fn a_poisoned_partial_hello_expires_and_the_retransmission_gets_through() {
+    let f = first_flight(V13, 1200);
+    assert_eq!(f.len(), 2);
+    let mut door = ServerFrontDoor::with_pool(server_cfg(V13), 64 * 1024, 16 * 1024);
+    let mut out = [0u8; 512];
+    // A forged first fragment from the client's address claims another message length: the
+    // genuine fragments disagree with the entry it opened and are refused.
+    let mut forged = f[0].clone();
+    forged[16] ^= 1;
+    assert_eq!(door.admit(0, PEER, &forged, &mut out), Admission::Held);
+    for now in [0, 1000, 3000] {
+        assert_eq!(door.admit(now, PEER, &f[0], &mut out), Admission::Drop);
+        assert_eq!(door.admit(now, PEER, &f[1], &mut out), Admission::Drop);
+    }
+    // Once the entry is older than HELLO_POOL_MAX_AGE_MS it goes; the next retransmission
+    // gets its HelloRetryRequest.
+    let later = HELLO_POOL_MAX_AGE_MS + 1;
+    assert_eq!(door.admit(later, PEER, &f[0], &mut out), Admission::Held);
+    assert!(matches!(
+        door.admit(later, PEER, &f[1], &mut out),
+        Admission::Reply(_)
+    ));
+    let s = door.pool_stats();
+    assert_eq!((s.expired, s.refused, s.entries, s.bytes), (1, 6, 0, 0));
+}
+
 #[test]
 fn dtls12_client_gets_hello_verify_requests() {
-    for mtu in [1200, 256] {
+    for mtu in [1200, 256, 128] {
+        let frags = first_flight(V12, mtu).len();
         let mut server = Server::new(server_cfg(BOTH), 64 * 1024);
         let mut client = Connection::new(client_cfg(V12, mtu), Role::Client, None, 0).unwrap();
         run(&mut client, &mut server, 10_000, |_, _| {}).expect("handshake");
@@ -274,6 +385,15 @@ fn dtls12_client_gets_hello_verify_requests() {
             "not a HelloVerifyRequest"
         );
         assert_eq!(server.counts.accepts, 1);
+        // The 1.2 ClientHello1 is 126 bytes; at MTU 128 the ClientHello2 (with the cookie)
+        // is fragmented and went through the pool.
+        assert_eq!(frags, 1);
+        assert_eq!(
+            server.counts.held > 0,
+            mtu == 128,
+            "MTU {mtu}: {:?}",
+            server.counts
+        );
     }
     // A 1.2-only config: `admit` is the stateless `prefilter`.
     let mut server = Server::new(server_cfg(V12), 64 * 1024);
@@ -355,7 +475,9 @@ impl Flood {
                 1024 + self.sent % 50_000
             );
             // Each spoofed ClientHello looks fresh: vary the random so nothing coalesces.
-            self.template[30..38].copy_from_slice(&self.sent.to_be_bytes());
+            if let Some(r) = self.template.get_mut(30..38) {
+                r.copy_from_slice(&self.sent.to_be_bytes());
+            }
             let r = server.receive(now, addr.as_bytes(), &self.template, false);
             assert!(r.is_none(), "answered a partial ClientHello");
             self.sent += 1;
@@ -367,10 +489,20 @@ const POOL: usize = 512 * 1024;
 
 #[test]
 fn flood_from_100k_addresses_stays_under_the_cap() {
-    for claimed in [1413u32, 16 * 1024] {
+    // The smallest entries there are (1 byte of a 2-byte message) make the most entries.
+    let tiny = |claimed: u32| {
+        let mut d = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 13];
+        d.extend_from_slice(&[1, 0, 0, claimed as u8, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        d
+    };
+    for (template, claimed) in [
+        (spoof_template(1413), 1413u32),
+        (spoof_template(16 * 1024), 16 * 1024),
+        (tiny(2), 2),
+    ] {
         let mut server = Server::new(server_cfg(BOTH), POOL);
         let mut flood = Flood {
-            template: spoof_template(claimed),
+            template,
             sent: 0,
             per_datagram: 0,
         };
@@ -395,7 +527,7 @@ fn flood_from_100k_addresses_stays_under_the_cap() {
         );
         assert!(s.peak_bytes <= POOL);
         assert_eq!(s.evicted, 100_000 - s.entries as u64);
-        let per_entry = HELLO_POOL_ENTRY_OVERHEAD + 12 + claimed as usize;
+        let per_entry = HELLO_POOL_ENTRY_OVERHEAD + 2 * (12 + 2) + claimed as usize;
         assert!(s.entries <= POOL / per_entry + 1);
         // The heap the pool really holds stays within its charged bytes (plus a little for
         // the ring's growth).
@@ -458,4 +590,41 @@ fn genuine_client_completes_during_the_flood() {
         report.iter().all(|r| r.3 == 0),
         "a retransmission was needed"
     );
+
+    // Where the flood wins: the most spoofed fragments (claiming 1413 B) between two of the
+    // client's datagrams with which its handshake still completes. Oldest-first eviction
+    // means a client loses when more new entries arrive between its first and last fragment
+    // than the pool holds: about capacity / charge / (fragments - 1).
+    for mtu in [1200u16, 256] {
+        let frags = first_flight(BOTH, mtu).len() as u64;
+        let completes = |k: u64| {
+            let mut server = Server::new(server_cfg(BOTH), POOL);
+            let mut flood = Flood {
+                template: spoof_template(1413),
+                sent: 0,
+                per_datagram: k,
+            };
+            let mut client = Connection::new(client_cfg(BOTH, mtu), Role::Client, None, 0).unwrap();
+            run(&mut client, &mut server, 5_000, |srv, now| {
+                flood.send(srv, now, k)
+            })
+            .is_some()
+        };
+        let (mut lo, mut hi) = (0u64, 4096u64);
+        assert!(completes(lo));
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if completes(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let entries = (POOL / (HELLO_POOL_ENTRY_OVERHEAD + 2 * (17 + 2) + 1413)) as u64;
+        println!(
+            "MTU {mtu}: ClientHello in {frags} datagrams; completes with up to {lo} spoofed \
+             fragments between two of its datagrams (the pool holds ~{entries} spoofed entries)"
+        );
+        assert!(lo + 1 >= entries / (frags - 1).max(1) / 2, "threshold {lo}");
+    }
 }

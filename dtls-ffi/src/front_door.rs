@@ -101,7 +101,7 @@ pub struct dtls_front_door {
 }
 
 /// Creates a front door for `config` whose ClientHello pool holds at most `pool_bytes` (0: the
-/// default, 1 MiB: some 400 browser ClientHellos in reassembly at once). With a configuration
+/// default, 1 MiB: some 380 browser ClientHellos in reassembly at once). With a configuration
 /// that does not enable DTLS 1.3 it behaves as `dtls_server_prefilter` and holds nothing.
 ///
 /// # Safety

@@ -11,7 +11,7 @@
 //! body under a wall-clock budget and kills the body's children by pid if the budget runs out.
 
 use super::udp_peer::{recv_error_is_transient, Peer};
-use dtls_proto::{Config, Connection, Error, Event, Role, ServerFrontDoor, Verdict};
+use dtls_proto::{Admission, Config, Connection, Error, Event, Role, ServerFrontDoor};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -381,24 +381,29 @@ impl UdpEngine {
     }
 
     fn admit(&mut self, from: SocketAddr, n: usize) -> Result<(), Error> {
-        let Some((cfg, door)) = &self.pending_server else {
+        let now = self.now();
+        let Some((cfg, door)) = &mut self.pending_server else {
             return Ok(());
         };
-        let now = self.now();
-        if let Some(door) = door {
-            let mut reply = [0u8; 1500];
-            match door.prefilter(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
-                Verdict::Accept => {}
-                Verdict::Reply(len) => {
-                    let _ = self.sock.send_to(&reply[..len], from);
-                    return Ok(());
+        // `admit`: the stateless prefilter for a 1.2-only config; with DTLS 1.3 it reassembles
+        // the ClientHello first and hands back the whole of it on Accept.
+        let hello = match door {
+            Some(door) => {
+                let mut reply = [0u8; 1500];
+                match door.admit(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
+                    Admission::Accept(hello) => hello.to_vec(),
+                    Admission::Reply(len) => {
+                        let _ = self.sock.send_to(&reply[..len], from);
+                        return Ok(());
+                    }
+                    Admission::Held | Admission::Drop => return Ok(()),
                 }
-                Verdict::Drop => return Ok(()),
             }
-        }
+            None => self.rx[..n].to_vec(),
+        };
         let mut conn = Connection::new(cfg.clone(), Role::Server, None, now)?;
         conn.set_peer_address(&addr_bytes(from));
-        let r = conn.handle_datagram(now, &self.rx[..n]);
+        let r = conn.handle_datagram(now, &hello);
         self.pending_server = None;
         self.peer = Some(from);
         self.conn = Some(conn);
