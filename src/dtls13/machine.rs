@@ -281,15 +281,8 @@ impl Dtls13 {
                 }
             }
             State::Server(s) => {
-                let awaiting_hello = matches!(s, ServerState::AwaitClientHello);
                 match server::handle(s, common, msg, now)? {
-                    server::Step::Next(s) => {
-                        if !awaiting_hello || !matches!(s, ServerState::AwaitClientHello) {
-                            // Fresh flight from the client: what we remembered of the
-                            // previous one is moot.
-                        }
-                        self.state = State::Server(s);
-                    }
+                    server::Step::Next(s) => self.state = State::Server(s),
                     server::Step::Done(est) => {
                         // The client's flight implicitly acknowledges ours; we acknowledge
                         // its last one explicitly, since nothing else answers it.
