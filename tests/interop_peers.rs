@@ -10,9 +10,8 @@
 //! versions settles on DTLS 1.2 with a peer limited to it, and one test sends our server the
 //! two-datagram ClientHello a post-quantum key share makes (pion offering X25519MLKEM768).
 //!
-//! The DTLS 1.3 tests are ignored until the engine speaks 1.3 (issue 12). The `peers_*` tests
-//! run the peers against each other without our engine: they prove the binaries speak 1.3, so
-//! an ignored test that fails once un-ignored points at the engine, not at the peer build.
+//! The `peers_*` tests run the peers against each other without our engine: they prove the
+//! binaries speak 1.3, so a failing 1.3 test points at the engine, not at the peer build.
 //!
 //! Authentication: with wolfSSL, certificate chains under the test CA (`tests/fixtures`),
 //! verified by webpki on our side and by wolfSSL against `ca.crt`; with pion and dimpl, the
@@ -554,11 +553,15 @@ fn client_run(case: Case) {
     });
 }
 
-/// The peer's client against our server (behind the stateless front door).
+/// The peer's client against our server: behind the stateless front door for 1.2 only. The
+/// front door answers with a 1.2 HelloVerifyRequest and is being rewritten for 1.3, so a server
+/// with 1.3 enabled is a plain `Connection` for now (its cookie exchange is the engine's
+/// stateless HelloRetryRequest cookie, RFC 9147 §5.1).
 fn server_run(case: Case) {
     within(BUDGET, move |w| {
         let scratch = Scratch::new();
-        let (mut ours, port) = UdpEngine::server(our_server_config(&case), true);
+        let front_door = !case.ours.contains(&ProtocolVersion::Dtls13);
+        let (mut ours, port) = UdpEngine::server(our_server_config(&case), front_door);
         let mut peer = start_peer_client(w, &case, port, &scratch);
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
@@ -581,25 +584,21 @@ fn wolfssl_client_vs_ours_server_dtls12() {
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_vs_wolfssl_server_dtls13() {
     client_run(Case::new(Impl::WolfSsl, Version::V13));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn wolfssl_client_vs_ours_server_dtls13() {
     server_run(Case::new(Impl::WolfSsl, Version::V13));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_both_versions_vs_wolfssl_server_dtls12_only() {
     client_run(Case::fallback(Impl::WolfSsl));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn wolfssl_client_dtls12_only_vs_ours_server_both_versions() {
     server_run(Case::fallback(Impl::WolfSsl));
 }
@@ -618,13 +617,11 @@ fn pion_client_vs_ours_server_dtls12() {
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_vs_pion_server_dtls13() {
     client_run(Case::new(Impl::Pion, Version::V13));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn pion_client_vs_ours_server_dtls13() {
     server_run(Case::new(Impl::Pion, Version::V13));
 }
@@ -633,7 +630,6 @@ fn pion_client_vs_ours_server_dtls13() {
 /// bytes at pion's MTU, seen on loopback), which our front door must take through the HRR
 /// cookie exchange (PEERS.md: Chromium sends the same shape).
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn pion_client_pq_key_share_first_vs_ours_server_dtls13() {
     server_run(Case {
         pq_first: true,
@@ -642,13 +638,11 @@ fn pion_client_pq_key_share_first_vs_ours_server_dtls13() {
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_both_versions_vs_pion_server_dtls12_only() {
     client_run(Case::fallback(Impl::Pion));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn pion_client_dtls12_only_vs_ours_server_both_versions() {
     server_run(Case::fallback(Impl::Pion));
 }
@@ -667,25 +661,21 @@ fn dimpl_client_vs_ours_server_dtls12() {
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_vs_dimpl_server_dtls13() {
     client_run(Case::new(Impl::Dimpl, Version::V13));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn dimpl_client_vs_ours_server_dtls13() {
     server_run(Case::new(Impl::Dimpl, Version::V13));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn ours_client_both_versions_vs_dimpl_server_dtls12_only() {
     client_run(Case::fallback(Impl::Dimpl));
 }
 
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn dimpl_client_dtls12_only_vs_ours_server_both_versions() {
     server_run(Case::fallback(Impl::Dimpl));
 }

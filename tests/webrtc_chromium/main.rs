@@ -181,7 +181,6 @@ fn chromium_connects_to_our_dtls12_server() {
 /// Issue 12, acceptance 4: the same call with our server limited to DTLS 1.3. Chromium's
 /// ClientHello carries an X25519MLKEM768 share and spans two datagrams (PEERS.md).
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn chromium_connects_to_our_dtls13_server() {
     call(&[ProtocolVersion::Dtls13], "FEFC");
 }
