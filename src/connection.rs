@@ -243,6 +243,9 @@ impl Connection {
         if cursor.truncated() {
             self.common.stats.dropped.malformed += 1;
         }
+        if let Machine::V13(m) = &mut self.machine {
+            m.send_empty_ack_if_due(&mut self.common);
+        }
         if self.common.retransmit_requested {
             self.common.retransmit_on_peer_request(now);
         }
@@ -268,6 +271,9 @@ impl Connection {
             whole.extend_from_slice(encrypted);
             if !(self.common.is_handshaking() && self.common.records.defer_any(whole, max)) {
                 self.common.stats.dropped.bad_epoch += 1;
+            }
+            if let Machine::V13(m) = &mut self.machine {
+                m.record_unreadable(&self.common);
             }
             return Ok(());
         };
@@ -553,6 +559,7 @@ impl Connection {
             (ContentType::Handshake, Machine::V13(_)) if epoch == 0 => {
                 self.handshake13(now, epoch, record_seq, payload)
             }
+            (ContentType::Ack, Machine::V13(m)) if epoch == 0 => m.handle_ack(common, 0, payload),
             (ContentType::Handshake, Machine::Pending) if epoch == 0 => {
                 self.pending_hello(now, record_seq, payload)
             }

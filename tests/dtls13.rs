@@ -186,3 +186,74 @@ fn every_suite_and_group_and_hrr_for_the_group() {
         assert!(s.stats().hello_verify_requests >= 1, "no HelloRetryRequest");
     }
 }
+
+/// Drains `from`'s datagrams at time `now`.
+fn drain(from: &mut Connection, now: u64) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 1500];
+    let mut out = Vec::new();
+    while let Some(n) = from.poll_transmit(now, &mut buf).unwrap() {
+        out.push(buf[..n].to_vec());
+    }
+    out
+}
+
+/// The lost ServerHello (RFC 9147 §7.1): the rest of the server's flight reaches the client,
+/// which cannot decrypt it, so it answers with an empty ACK in the clear; the server takes
+/// that as the prompt to send its flight again at once. Seen with wolfSSL's server, which
+/// retransmits on this ACK and not on a repeated ClientHello: our client used to stay silent
+/// until its own timer and the handshake stalled.
+#[test]
+fn lost_server_hello_empty_ack_prompts_the_flight() {
+    let mut client = Connection::new(cfg(V13, false, false), Role::Client, None, 0).unwrap();
+    let mut server = Connection::new(cfg(V13, false, false), Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"127.0.0.1:1");
+    for d in drain(&mut client, 0) {
+        server.handle_datagram(0, &d).unwrap();
+    }
+    let flight = drain(&mut server, 0);
+    let mut stripped = 0;
+    for mut d in flight {
+        // The ServerHello is the one plaintext handshake record (DTLSPlaintext, 13-byte
+        // header); the records after it in the datagram are delivered.
+        if d[0] == 0x16 {
+            let len = usize::from(u16::from_be_bytes([d[11], d[12]]));
+            d.drain(..13 + len);
+            stripped += 1;
+        }
+        if !d.is_empty() {
+            client.handle_datagram(0, &d).unwrap();
+        }
+    }
+    assert_eq!(stripped, 1, "one ServerHello");
+    let answer = drain(&mut client, 0);
+    // An ACK (content type 26) in epoch 0 with no record numbers, nothing else.
+    let want: &[u8] = &[26, 0xfe, 0xfd, 0, 0];
+    assert!(
+        answer
+            .iter()
+            .any(|d| d.starts_with(want) && d[11..] == [0, 2, 0, 0]),
+        "no empty ACK: {answer:02x?}"
+    );
+    for d in &answer {
+        server.handle_datagram(0, d).unwrap();
+    }
+    // No timer has run: the flight comes again because of the ACK.
+    let again = drain(&mut server, 0);
+    assert!(
+        again.iter().any(|d| d[0] == 0x16),
+        "the server did not resend its flight: {again:02x?}"
+    );
+    for d in again {
+        client.handle_datagram(0, &d).unwrap();
+    }
+    for _ in 0..4 {
+        for d in drain(&mut client, 0) {
+            server.handle_datagram(0, &d).unwrap();
+        }
+        for d in drain(&mut server, 0) {
+            client.handle_datagram(0, &d).unwrap();
+        }
+    }
+    assert!(client.is_connected() && server.is_connected());
+    exchange(&mut client, &mut server);
+}

@@ -46,6 +46,8 @@ pub(crate) struct Dtls13 {
     to_ack: Vec<RecordNumber>,
     /// Our KeyUpdate waits for its ACK before we switch keys (RFC 9147 §8).
     key_update_sent: bool,
+    /// A record arrived that we cannot decrypt yet: an empty ACK is due (RFC 9147 §7.1).
+    empty_ack_due: bool,
 }
 
 impl Dtls13 {
@@ -80,6 +82,7 @@ impl Dtls13 {
             est: None,
             to_ack: Vec::new(),
             key_update_sent: false,
+            empty_ack_due: false,
         }
     }
 
@@ -160,6 +163,43 @@ impl Dtls13 {
         };
         if self.to_ack.len() < MAX_ACK_RECORD_NUMBERS && !self.to_ack.contains(&rn) {
             self.to_ack.push(rn);
+        }
+    }
+
+    /// A protected record arrived for an epoch we have no keys for yet. A client still waiting
+    /// for the ServerHello has lost it (the rest of the server's flight got through): RFC 9147
+    /// §7.1 has it send an empty ACK, since it cannot acknowledge what it cannot decrypt. Some
+    /// servers (wolfSSL) retransmit their flight on that ACK rather than on a repeated
+    /// ClientHello, so without it the handshake stalls until the server's own timer, which
+    /// our ClientHello retransmissions may keep resetting.
+    pub fn record_unreadable(&mut self, common: &Common) {
+        if common.is_handshaking()
+            && matches!(self.state, State::Client(ClientState::AwaitServerHello(_)))
+        {
+            self.empty_ack_due = true;
+        }
+    }
+
+    /// Sends the empty ACK [`Dtls13::record_unreadable`] asked for: one per datagram, in the
+    /// clear (our only write epoch before the ServerHello), so it never outweighs what
+    /// triggered it.
+    pub fn send_empty_ack_if_due(&mut self, common: &mut Common) {
+        if !std::mem::take(&mut self.empty_ack_due) {
+            return;
+        }
+        let mut body = Vec::new();
+        Ack {
+            record_numbers: Vec::new(),
+        }
+        .encode(&mut body);
+        let epoch = common.records.current_write_epoch();
+        let mut d = Vec::new();
+        if common
+            .seal_record(&mut d, ContentType::Ack, epoch, &body)
+            .is_ok()
+            && common.out_datagrams.len() < 64
+        {
+            common.out_datagrams.push_back(d);
         }
     }
 
@@ -356,7 +396,16 @@ impl Dtls13 {
             common.stats.dropped.malformed += 1;
             return Ok(());
         };
-        let _ = epoch;
+        if epoch == 0 {
+            // A plaintext ACK can acknowledge nothing we protected, and anyone can forge it:
+            // it is the empty ACK of a client that got our flight without the ServerHello
+            // (RFC 9147 §7.1). Our flight goes again, rate-limited like any unauthenticated
+            // prompt, instead of after the backed-off timer.
+            if common.is_handshaking() {
+                common.retransmit_requested = true;
+            }
+            return Ok(());
+        }
         if !common.flight_acknowledged(&ack.record_numbers) {
             return Ok(());
         }
