@@ -257,3 +257,58 @@ fn lost_server_hello_empty_ack_prompts_the_flight() {
     assert!(client.is_connected() && server.is_connected());
     exchange(&mut client, &mut server);
 }
+
+/// The epoch of each DTLS 1.3 record header starting a datagram (unified header: the low two
+/// bits of the first byte), `None` for a plaintext one.
+fn first_epoch_bits(d: &[u8]) -> Option<u8> {
+    (d[0] & 0xe0 == 0x20).then_some(d[0] & 0x03)
+}
+
+/// RFC 9147 §7.1: the server's handshake flight is acknowledged implicitly by the client's
+/// last flight, so the client sends no ACK for it: not when it completes (the ACK went out in
+/// epoch 3 ahead of the Finished, unreadable to the server), nor when the server repeats its
+/// flight because the client's Finished was lost (one ACK per record, while what the server
+/// lacks is the Finished, which does go again).
+#[test]
+fn client_does_not_ack_the_server_flight() {
+    let mut client = Connection::new(cfg(V13, true, false), Role::Client, None, 0).unwrap();
+    let mut server = Connection::new(cfg(V13, true, false), Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"127.0.0.1:1");
+    for d in drain(&mut client, 0) {
+        server.handle_datagram(0, &d).unwrap();
+    }
+    let flight = drain(&mut server, 0);
+    for d in &flight {
+        client.handle_datagram(0, d).unwrap();
+    }
+    assert!(client.is_connected());
+    // The client's last flight, all in epoch 2: lost.
+    let last = drain(&mut client, 0);
+    assert!(!last.is_empty());
+    for d in &last {
+        assert_eq!(first_epoch_bits(d), Some(2), "{:02x?}", &d[..8]);
+    }
+    // The server times out and repeats its flight; the client repeats its own, and only that.
+    server.handle_timeout(2_000).unwrap();
+    let again = drain(&mut server, 2_000);
+    assert!(!again.is_empty());
+    let mut answers = Vec::new();
+    for d in &again {
+        client.handle_datagram(2_000, d).unwrap();
+        answers.extend(drain(&mut client, 2_000));
+    }
+    assert!(
+        !answers.is_empty(),
+        "the client's last flight did not go again"
+    );
+    for d in &answers {
+        assert_eq!(first_epoch_bits(d), Some(2), "{:02x?}", &d[..8]);
+        server.handle_datagram(2_000, d).unwrap();
+    }
+    assert!(server.is_connected());
+    // The server acknowledges the client's last flight.
+    for d in drain(&mut server, 2_000) {
+        client.handle_datagram(2_000, &d).unwrap();
+    }
+    exchange(&mut client, &mut server);
+}

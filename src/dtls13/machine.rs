@@ -127,7 +127,7 @@ impl Dtls13 {
                     common.retransmit_requested = true;
                     // Already processed: the peer missed our answer, or our ACK.
                     if epoch > 0 && self.to_ack.is_empty() && !common.is_handshaking() {
-                        self.remember_for_ack(epoch, record_seq);
+                        self.remember_for_ack(common.role, epoch, record_seq);
                     }
                 }
                 Insert::Duplicate => {}
@@ -135,7 +135,7 @@ impl Dtls13 {
             }
         }
         if any && epoch > 0 {
-            self.remember_for_ack(epoch, record_seq);
+            self.remember_for_ack(common.role, epoch, record_seq);
         }
         while let Some(msg) = common.reasm.pop() {
             if let Some(d) = self.handle_message(common, now, msg)? {
@@ -156,7 +156,14 @@ impl Dtls13 {
         Ok(None)
     }
 
-    fn remember_for_ack(&mut self, epoch: Epoch, seq: u64) {
+    fn remember_for_ack(&mut self, role: Role, epoch: Epoch, seq: u64) {
+        // The server's handshake flight is acknowledged implicitly by our last flight (RFC
+        // 9147 §7.1: ACKs SHOULD NOT be sent for it). An explicit one went out in epoch 3
+        // ahead of our Finished, where the server cannot read it yet, and again for every
+        // record of a retransmitted server flight, when our Finished is what it lacks.
+        if role == Role::Client && epoch == super::EPOCH_HANDSHAKE {
+            return;
+        }
         let rn = RecordNumber {
             epoch,
             sequence_number: seq,
