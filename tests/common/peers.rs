@@ -301,6 +301,37 @@ pub struct UdpEngine {
     pub app_in: Vec<u8>,
     tx: Vec<u8>,
     rx: Vec<u8>,
+    /// Loss on the link, for handshake datagrams only: the indexes (0-based, counting only
+    /// datagrams that open with a handshake-epoch record, see [`is_handshake_datagram`]) of
+    /// those we drop instead of sending.
+    pub drop_out: Vec<usize>,
+    /// The same for datagrams we drop instead of reading.
+    pub drop_in: Vec<usize>,
+    /// How many datagrams were dropped so far.
+    pub dropped: usize,
+    handshake_out: usize,
+    handshake_in: usize,
+}
+
+/// Whether a datagram opens with a record of the handshake: plaintext handshake, change
+/// cipher spec or ACK (any epoch of DTLS 1.2), or a DTLS 1.3 unified header in epoch 2.
+/// Application data (1.2 content type 23, 1.3 epoch 3 and later) is not counted: DTLS does
+/// not retransmit it, so losing it is not a handshake test.
+pub fn is_handshake_datagram(d: &[u8]) -> bool {
+    match d.first() {
+        Some(20 | 22 | 26) => true,
+        Some(b) if b & 0xe0 == 0x20 => b & 0x03 == 2,
+        _ => false,
+    }
+}
+
+/// Counts `d` if it is a handshake datagram; true when its index is in `drops`.
+fn lost(counter: &mut usize, drops: &[usize], d: &[u8]) -> bool {
+    if drops.is_empty() || !is_handshake_datagram(d) {
+        return false;
+    }
+    *counter += 1;
+    drops.contains(&(*counter - 1))
 }
 
 /// The transport address our cookies are bound to.
@@ -320,6 +351,11 @@ impl UdpEngine {
             app_in: Vec::new(),
             tx: vec![0; 2048],
             rx: vec![0; 65_535],
+            drop_out: Vec::new(),
+            drop_in: Vec::new(),
+            dropped: 0,
+            handshake_out: 0,
+            handshake_in: 0,
         }
     }
 
@@ -370,6 +406,10 @@ impl UdpEngine {
         loop {
             match conn.poll_transmit(now, &mut self.tx) {
                 Ok(Some(n)) => {
+                    if lost(&mut self.handshake_out, &self.drop_out, &self.tx[..n]) {
+                        self.dropped += 1;
+                        continue;
+                    }
                     // A lost datagram is the retransmission timer's business.
                     let _ = self.sock.send_to(&self.tx[..n], peer);
                 }
@@ -421,7 +461,17 @@ impl UdpEngine {
             self.sock
                 .set_read_timeout(Some(wait))
                 .expect("set_read_timeout");
-            match self.sock.recv_from(&mut self.rx) {
+            let got = match self.sock.recv_from(&mut self.rx) {
+                Ok((n, from))
+                    if (self.peer.is_none() || self.peer == Some(from))
+                        && lost(&mut self.handshake_in, &self.drop_in, &self.rx[..n]) =>
+                {
+                    self.dropped += 1;
+                    Err(std::io::ErrorKind::WouldBlock.into())
+                }
+                other => other,
+            };
+            match got {
                 Ok((n, from)) if self.peer == Some(from) => {
                     let now = self.now();
                     if let Some(c) = self.conn.as_mut() {
