@@ -312,3 +312,78 @@ fn client_does_not_ack_the_server_flight() {
     }
     exchange(&mut client, &mut server);
 }
+
+/// A whole ClientHello in one plaintext record: everything but its extensions (legacy_version
+/// to compression methods, the empty DTLS 1.3 legacy_cookie included) and its extensions as
+/// (type, data).
+fn client_hello_parts(d: &[u8]) -> (Vec<u8>, Vec<(u16, Vec<u8>)>) {
+    assert_eq!(d[0], 22, "a plaintext handshake record");
+    let body = &d[13 + 12..];
+    let mut i = 2 + 32;
+    i += 1 + usize::from(body[i]); // session id
+    i += 1 + usize::from(body[i]); // legacy cookie
+    i += 2 + usize::from(u16::from_be_bytes([body[i], body[i + 1]])); // suites
+    i += 1 + usize::from(body[i]); // compression
+    let fixed = body[..i].to_vec();
+    let end = i + 2 + usize::from(u16::from_be_bytes([body[i], body[i + 1]]));
+    let mut exts = Vec::new();
+    let mut j = i + 2;
+    while j < end {
+        let typ = u16::from_be_bytes([body[j], body[j + 1]]);
+        let len = usize::from(u16::from_be_bytes([body[j + 2], body[j + 3]]));
+        exts.push((typ, body[j + 4..j + 4 + len].to_vec()));
+        j += 4 + len;
+    }
+    (fixed, exts)
+}
+
+/// RFC 8446 §4.1.2: after a HelloRetryRequest the client sends the same ClientHello but for
+/// the key share and the cookie. A client offering 1.2 and 1.3 dropped its 1.2 suites and
+/// extensions and 1.2 from supported_versions in ClientHello2, and pion's 1.3 server refused
+/// it ("ClientHello fields changed after HelloRetryRequest", illegal_parameter).
+#[test]
+fn dual_version_client_hello2_repeats_client_hello1() {
+    let mut client = Connection::new(cfg(BOTH, false, false), Role::Client, None, 0).unwrap();
+    let mut server = Connection::new(cfg(V13, false, true), Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"127.0.0.1:1");
+    let ch1 = drain(&mut client, 0);
+    assert_eq!(ch1.len(), 1);
+    server.handle_datagram(0, &ch1[0]).unwrap();
+    for d in drain(&mut server, 0) {
+        client.handle_datagram(0, &d).unwrap();
+    }
+    let ch2 = drain(&mut client, 0);
+    assert_eq!(ch2.len(), 1);
+    let (fixed1, exts1) = client_hello_parts(&ch1[0]);
+    let (fixed2, exts2) = client_hello_parts(&ch2[0]);
+    assert_eq!(
+        fixed1, fixed2,
+        "version, random, session id, suites, compression"
+    );
+    // key_share (51) may change and cookie (44) is new; nothing else differs.
+    let keep = |e: &[(u16, Vec<u8>)]| -> Vec<(u16, Vec<u8>)> {
+        e.iter()
+            .filter(|(t, _)| *t != 51 && *t != 44)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(keep(&exts1), keep(&exts2));
+    assert!(
+        exts2.iter().any(|(t, _)| *t == 44),
+        "ClientHello2 has the cookie"
+    );
+    // And the handshake completes, in 1.3.
+    for d in &ch2 {
+        server.handle_datagram(0, d).unwrap();
+    }
+    for _ in 0..4 {
+        for d in drain(&mut server, 0) {
+            client.handle_datagram(0, &d).unwrap();
+        }
+        for d in drain(&mut client, 0) {
+            server.handle_datagram(0, &d).unwrap();
+        }
+    }
+    assert_eq!(version(&client), ProtocolVersion::Dtls13);
+    exchange(&mut client, &mut server);
+}
