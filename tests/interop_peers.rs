@@ -174,6 +174,14 @@ impl Case {
         }
     }
 
+    /// We allow both versions; the peer only 1.3.
+    fn both13(peer: Impl) -> Case {
+        Case {
+            ours: BOTH,
+            ..Case::new(peer, Version::V13)
+        }
+    }
+
     /// We allow both versions; the peer only 1.2.
     fn fallback(peer: Impl) -> Case {
         Case {
@@ -663,6 +671,16 @@ fn wolfssl_client_vs_ours_server_dtls13() {
 }
 
 #[test]
+fn ours_client_both_versions_vs_wolfssl_server_dtls13_only() {
+    client_run(Case::both13(Impl::WolfSsl));
+}
+
+#[test]
+fn wolfssl_client_dtls13_only_vs_ours_server_both_versions() {
+    server_run(Case::both13(Impl::WolfSsl));
+}
+
+#[test]
 fn ours_client_both_versions_vs_wolfssl_server_dtls12_only() {
     client_run(Case::fallback(Impl::WolfSsl));
 }
@@ -792,6 +810,16 @@ fn pion_client_pq_key_share_first_vs_ours_server_dtls13() {
 }
 
 #[test]
+fn ours_client_both_versions_vs_pion_server_dtls13_only() {
+    client_run(Case::both13(Impl::Pion));
+}
+
+#[test]
+fn pion_client_dtls13_only_vs_ours_server_both_versions() {
+    server_run(Case::both13(Impl::Pion));
+}
+
+#[test]
 fn ours_client_both_versions_vs_pion_server_dtls12_only() {
     client_run(Case::fallback(Impl::Pion));
 }
@@ -832,6 +860,16 @@ fn ours_client_vs_dimpl_server_dtls13() {
 #[test]
 fn dimpl_client_vs_ours_server_dtls13() {
     server_run(Case::new(Impl::Dimpl, Version::V13));
+}
+
+#[test]
+fn ours_client_both_versions_vs_dimpl_server_dtls13_only() {
+    client_run(Case::both13(Impl::Dimpl));
+}
+
+#[test]
+fn dimpl_client_dtls13_only_vs_ours_server_both_versions() {
+    server_run(Case::both13(Impl::Dimpl));
 }
 
 #[test]
