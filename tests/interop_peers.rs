@@ -145,6 +145,9 @@ struct Case {
     dropped: Option<&'static AtomicUsize>,
     /// Our side must have updated its sending keys (RFC 9147 §8), as asked by the peer.
     key_update: bool,
+    /// After the data checks, we update our keys, asking the peer to update its own, and
+    /// application data must still cross both ways (the peer echoes it).
+    our_key_update: bool,
 }
 
 impl Case {
@@ -163,6 +166,7 @@ impl Case {
             drop_in: &[],
             dropped: None,
             key_update: false,
+            our_key_update: false,
         }
     }
 
@@ -585,6 +589,28 @@ fn check_session(ours: &mut UdpEngine, peer: &mut Peer, case: &Case, we_are_clie
     }
 }
 
+/// Our KeyUpdate with update_requested (RFC 9147 §8): it takes effect once the peer
+/// acknowledges it, the peer answers with its own, and a record sent under our new keys comes
+/// back echoed under the peer's new keys.
+fn key_update_phase(ours: &mut UdpEngine, peer: &mut Peer, case: &Case) {
+    let what = case.peer.name();
+    let before = ours.conn().stats().key_updates;
+    ours.key_update(true);
+    ours.run_until(deadline(), "the ACK of our KeyUpdate", |e| {
+        e.conn().stats().key_updates > before
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{what}:\n{}", peer.output()));
+    const AFTER: &str = "after our key update";
+    ours.send(AFTER.as_bytes());
+    ours.run_until(deadline(), "the echo under the new keys", |e| {
+        e.received(AFTER)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{what}:\n{}", peer.output()));
+    if case.peer != Impl::WolfSsl {
+        expect_output_pumped(ours, peer, what, &format!("sent {AFTER:?}"));
+    }
+}
+
 /// Ends the session cleanly: our close_notify ends every peer but wolfSSL's client, which
 /// closes by itself after reading our reply.
 fn close_session(ours: &mut UdpEngine, peer: &mut Peer, case: &Case, we_are_client: bool) {
@@ -618,6 +644,9 @@ fn client_run(case: Case) {
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
         check_session(&mut ours, &mut peer, &case, true);
+        if case.our_key_update {
+            key_update_phase(&mut ours, &mut peer, &case);
+        }
         close_session(&mut ours, &mut peer, &case, true);
         if let Some(n) = case.dropped {
             n.fetch_add(ours.dropped, Ordering::Relaxed);
@@ -640,6 +669,9 @@ fn server_run(case: Case) {
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
         check_session(&mut ours, &mut peer, &case, false);
+        if case.our_key_update {
+            key_update_phase(&mut ours, &mut peer, &case);
+        }
         close_session(&mut ours, &mut peer, &case, false);
         if let Some(n) = case.dropped {
             n.fetch_add(ours.dropped, Ordering::Relaxed);
@@ -890,6 +922,20 @@ fn ours_client_vs_dimpl_server_dtls13_loss() {
 #[test]
 fn dimpl_client_vs_ours_server_dtls13_loss() {
     loss_sweep(Impl::Dimpl, false);
+}
+
+/// Our KeyUpdate, both roles where the peer echoes (wolfSSL's client reads one record only).
+#[test]
+fn our_key_update_vs_every_peer_dtls13() {
+    let ku = |peer| Case {
+        our_key_update: true,
+        ..Case::new(peer, Version::V13)
+    };
+    client_run(ku(Impl::WolfSsl));
+    for peer in [Impl::Pion, Impl::Dimpl] {
+        client_run(ku(peer));
+        server_run(ku(peer));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

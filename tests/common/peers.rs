@@ -544,6 +544,18 @@ impl UdpEngine {
         String::from_utf8_lossy(&self.app_in).contains(needle)
     }
 
+    /// Starts a DTLS 1.3 KeyUpdate of our sending keys (RFC 9147 §8), asking the peer to
+    /// update its own when `request_peer` is set, and sends it.
+    pub fn key_update(&mut self, request_peer: bool) {
+        let now = self.now();
+        self.conn
+            .as_mut()
+            .expect("no association yet")
+            .key_update(now, request_peer)
+            .expect("key_update");
+        self.flush().expect("flush");
+    }
+
     /// Queues close_notify and sends it.
     pub fn close(&mut self) {
         self.flush().expect("flush before close");
