@@ -145,6 +145,8 @@ struct Case {
     dropped: Option<&'static AtomicUsize>,
     /// Our side must have updated its sending keys (RFC 9147 §8), as asked by the peer.
     key_update: bool,
+    /// pion / dimpl: the peer allows 1.2 as well as `theirs` (1.3): `-min 1.2`.
+    theirs_both: bool,
     /// After the data checks, we update our keys, asking the peer to update its own, and
     /// application data must still cross both ways (the peer echoes it).
     our_key_update: bool,
@@ -167,6 +169,7 @@ impl Case {
             dropped: None,
             key_update: false,
             our_key_update: false,
+            theirs_both: false,
         }
     }
 
@@ -209,11 +212,12 @@ fn pin_of(pem_name: &str) -> String {
 /// pion / dimpl flags shared by both roles: versions, SRTP, exporter, echo and one record.
 fn flagged_args(case: &Case, role: &str, addr: String, cert: &str, peer_cert: &str) -> Vec<String> {
     let v = case.theirs.text();
+    let min = if case.theirs_both { "1.2" } else { v };
     let mut a: Vec<String> = [
         "-role",
         role,
         "-min",
-        v,
+        min,
         "-max",
         v,
         "-srtp",
@@ -935,6 +939,30 @@ fn our_key_update_vs_every_peer_dtls13() {
     for peer in [Impl::Pion, Impl::Dimpl] {
         client_run(ku(peer));
         server_run(ku(peer));
+    }
+}
+
+/// pion and dimpl offering or accepting both versions (dimpl's auto-sensing mode), against
+/// each of our version sets, both roles: 1.3 wherever we allow it, else 1.2 (our 1.2-only
+/// server is behind the front door, with its HelloVerifyRequest).
+#[test]
+fn dual_version_peers_vs_every_version_set_of_ours() {
+    for peer in [Impl::Pion, Impl::Dimpl] {
+        for (ours, expect) in [
+            (V13, Version::V13),
+            (BOTH, Version::V13),
+            (V12, Version::V12),
+        ] {
+            let case = Case {
+                ours,
+                expect,
+                theirs_both: true,
+                ..Case::new(peer, Version::V13)
+            };
+            eprintln!("{peer:?} with both versions, ours {ours:?}");
+            client_run(case);
+            server_run(case);
+        }
     }
 }
 
