@@ -145,6 +145,9 @@ struct Case {
     dropped: Option<&'static AtomicUsize>,
     /// Our side must have updated its sending keys (RFC 9147 §8), as asked by the peer.
     key_update: bool,
+    /// Our MTU, when not the default: a small one splits our handshake messages into many
+    /// fragments, each in its own record.
+    mtu: Option<u16>,
     /// pion / dimpl: the peer allows 1.2 as well as `theirs` (1.3): `-min 1.2`.
     theirs_both: bool,
     /// After the data checks, we update our keys, asking the peer to update its own, and
@@ -170,6 +173,7 @@ impl Case {
             key_update: false,
             our_key_update: false,
             theirs_both: false,
+            mtu: None,
         }
     }
 
@@ -426,10 +430,14 @@ fn start_peer_client(w: &Watch, case: &Case, port: u16, scratch: &Scratch) -> Pe
 // Our side
 
 fn base_config(case: &Case) -> ConfigBuilder {
-    Config::builder()
+    let b = Config::builder()
         .versions(case.ours)
         .srtp_profiles(&[SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_SHA1_80])
-        .timers(TIMERS.0, TIMERS.1, TIMERS.2)
+        .timers(TIMERS.0, TIMERS.1, TIMERS.2);
+    match case.mtu {
+        Some(m) => b.mtu(m),
+        None => b,
+    }
 }
 
 fn our_client_config(case: &Case) -> std::sync::Arc<Config> {
@@ -963,6 +971,23 @@ fn dual_version_peers_vs_every_version_set_of_ours() {
             client_run(case);
             server_run(case);
         }
+    }
+}
+
+/// Our MTU at 300 bytes (our certificate and every larger message go out in many fragments,
+/// one record each), with two handshake datagrams lost each way: every peer, both roles.
+#[test]
+fn small_mtu_and_losses_every_peer_dtls13() {
+    for peer in [Impl::WolfSsl, Impl::Pion, Impl::Dimpl] {
+        let case = Case {
+            drop_in: &[1, 2],
+            drop_out: &[1, 2],
+            mtu: Some(300),
+            ..Case::new(peer, Version::V13)
+        };
+        eprintln!("{peer:?}, MTU 300, losses");
+        client_run(case);
+        server_run(case);
     }
 }
 
