@@ -34,8 +34,8 @@ use common::peers::{
 };
 use common::udp_peer::Peer;
 use dtls_proto::{
-    Certificate, Config, ConfigBuilder, Event, Fingerprint, HashAlg, PeerVerification,
-    ProtocolVersion,
+    AlertDescription, Certificate, Config, ConfigBuilder, Event, Fingerprint, HashAlg,
+    PeerVerification, ProtocolVersion,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -988,6 +988,61 @@ fn small_mtu_and_losses_every_peer_dtls13() {
         eprintln!("{peer:?}, MTU 300, losses");
         client_run(case);
         server_run(case);
+    }
+}
+
+/// pion pins a certificate other than ours, in both roles: its fatal bad_certificate alert
+/// (in epoch 2 from a client, in epoch 3 from a server, after our Finished) must end our side at
+/// once with that alert, not with a handshake timeout. (dimpl sends no alert on a pin mismatch,
+/// so only pion is asked.)
+#[test]
+fn pion_rejecting_our_certificate_alerts_us_dtls13() {
+    for we_client in [true, false] {
+        within(BUDGET, move |w| {
+            let case = Case::new(Impl::Pion, Version::V13);
+            let (mut ours, peer) = if we_client {
+                // Pins selfsigned-a, its own certificate; we present selfsigned-b.
+                let args = flagged_args(
+                    &case,
+                    "server",
+                    "127.0.0.1:0".into(),
+                    "selfsigned-a.crt",
+                    "selfsigned-a.crt",
+                );
+                let p = w.spawn(&program(Impl::Pion), &args, None);
+                expect_output(&p, "pion", "listening 127.0.0.1:");
+                let port = p
+                    .output()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("listening 127.0.0.1:"))
+                    .and_then(|p| p.trim().parse().ok())
+                    .expect("port");
+                (UdpEngine::client(our_client_config(&case), None, port), p)
+            } else {
+                let (o, port) = UdpEngine::server(our_server_config(&case), false);
+                let args = flagged_args(
+                    &case,
+                    "client",
+                    format!("127.0.0.1:{port}"),
+                    "selfsigned-b.crt",
+                    "selfsigned-b.crt",
+                );
+                (o, w.spawn(&program(Impl::Pion), &args, None))
+            };
+            let start = Instant::now();
+            let failed = |e: &UdpEngine| e.events.iter().any(|e| matches!(e, Event::Failed(_)));
+            let r = ours.run_until(deadline(), "pion's alert", failed);
+            let what = format!("we are client: {we_client}; {r:?}; {:?}", ours.events);
+            assert!(
+                ours.events
+                    .contains(&Event::Failed(dtls_proto::Error::AlertReceived(
+                        AlertDescription::BadCertificate
+                    ))),
+                "{what}\npion:\n{}",
+                peer.output()
+            );
+            assert!(start.elapsed() < Duration::from_secs(2), "{what}");
+        });
     }
 }
 
