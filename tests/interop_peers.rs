@@ -34,7 +34,7 @@ use common::peers::{
 };
 use common::udp_peer::Peer;
 use dtls_proto::{
-    AlertDescription, Certificate, Config, ConfigBuilder, Event, Fingerprint, HashAlg,
+    AlertDescription, Certificate, Config, ConfigBuilder, Event, Fingerprint, HashAlg, NamedGroup,
     PeerVerification, ProtocolVersion,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -134,7 +134,7 @@ struct Case {
     expect: Version,
     /// pion client only: offer X25519MLKEM768 first, so its ClientHello spans two datagrams.
     pq_first: bool,
-    /// wolfSSL only: more options for its example client or server.
+    /// More options for the peer's program.
     extra: &'static [&'static str],
     /// Loss: the indexes of the handshake datagrams our side drops instead of sending
     /// (counting only those, see `is_handshake_datagram`).
@@ -148,6 +148,8 @@ struct Case {
     /// Our MTU, when not the default: a small one splits our handshake messages into many
     /// fragments, each in its own record.
     mtu: Option<u16>,
+    /// The key exchange group both must land on, when the test forces one.
+    group: Option<NamedGroup>,
     /// pion / dimpl: the peer allows 1.2 as well as `theirs` (1.3): `-min 1.2`.
     theirs_both: bool,
     /// After the data checks, we update our keys, asking the peer to update its own, and
@@ -174,6 +176,7 @@ impl Case {
             our_key_update: false,
             theirs_both: false,
             mtu: None,
+            group: None,
         }
     }
 
@@ -250,6 +253,7 @@ fn flagged_args(case: &Case, role: &str, addr: String, cert: &str, peer_cert: &s
     if case.pq_first {
         a.extend(["-groups".into(), "X25519MLKEM768,X25519,P-256".into()]);
     }
+    a.extend(case.extra.iter().map(|s| s.to_string()));
     a
 }
 
@@ -495,6 +499,9 @@ fn check_session(ours: &mut UdpEngine, peer: &mut Peer, case: &Case, we_are_clie
     let n = ours.conn().negotiated().cloned().expect("negotiated");
     assert_eq!(ours.connected_events(), 1, "one Connected event");
     assert_eq!(n.version, case.expect.ours(), "our negotiated version");
+    if let Some(g) = case.group {
+        assert_eq!(n.group, g, "our negotiated group");
+    }
     assert_eq!(
         n.srtp_profile,
         Some(SRTP_AEAD_AES_128_GCM),
@@ -1043,6 +1050,26 @@ fn pion_rejecting_our_certificate_alerts_us_dtls13() {
             );
             assert!(start.elapsed() < Duration::from_secs(2), "{what}");
         });
+    }
+}
+
+/// pion limited to P-256, X25519MLKEM768 (pion's names): our client's first key share is
+/// X25519, so pion's HelloRetryRequest names a group, and our client answers with that share.
+/// As server, pion's client offers groups we must choose among.
+#[test]
+fn pion_limited_groups_dtls13() {
+    for (groups, g) in [
+        ("P-256", NamedGroup::Secp256r1),
+        ("X25519MLKEM768", NamedGroup::X25519MlKem768),
+    ] {
+        let case = Case {
+            extra: Vec::leak(vec!["-groups", groups]),
+            group: Some(g),
+            ..Case::new(Impl::Pion, Version::V13)
+        };
+        eprintln!("pion groups {groups}");
+        client_run(case);
+        server_run(case);
     }
 }
 
