@@ -170,7 +170,7 @@ fn ep_port(answer_sdp: &str) -> u16 {
         .expect("answer has a candidate")
 }
 
-/// Issue 12, acceptance 4, as far as today's engine goes: Chromium offers 1.3 and 1.2, our
+/// Issue 12, acceptance 4: Chromium offers 1.3 and 1.2, our
 /// 1.2-only server takes 1.2 (the browser falls back silently).
 #[test]
 fn chromium_connects_to_our_dtls12_server() {
