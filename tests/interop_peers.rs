@@ -141,6 +141,9 @@ struct Case {
     drop_out: &'static [usize],
     /// The same for the peer's datagrams, dropped instead of read.
     drop_in: &'static [usize],
+    /// Reordering: the indexes (counted like `drop_in`) of the peer's handshake datagrams
+    /// read only after the next one.
+    delay_in: &'static [usize],
     /// Where to add how many datagrams were dropped.
     dropped: Option<&'static AtomicUsize>,
     /// Our side must have updated its sending keys (RFC 9147 §8), as asked by the peer.
@@ -171,6 +174,7 @@ impl Case {
             extra: &[],
             drop_out: &[],
             drop_in: &[],
+            delay_in: &[],
             dropped: None,
             key_update: false,
             our_key_update: false,
@@ -660,6 +664,7 @@ fn client_run(case: Case) {
         let mut ours = UdpEngine::client(our_client_config(&case), name, port);
         ours.drop_out = case.drop_out.to_vec();
         ours.drop_in = case.drop_in.to_vec();
+        ours.delay_in = case.delay_in.to_vec();
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
         check_session(&mut ours, &mut peer, &case, true);
@@ -668,7 +673,7 @@ fn client_run(case: Case) {
         }
         close_session(&mut ours, &mut peer, &case, true);
         if let Some(n) = case.dropped {
-            n.fetch_add(ours.dropped, Ordering::Relaxed);
+            n.fetch_add(ours.dropped + ours.delayed, Ordering::Relaxed);
         }
     });
 }
@@ -684,6 +689,7 @@ fn server_run(case: Case) {
         let (mut ours, port) = UdpEngine::server(our_server_config(&case), front_door);
         ours.drop_out = case.drop_out.to_vec();
         ours.drop_in = case.drop_in.to_vec();
+        ours.delay_in = case.delay_in.to_vec();
         let mut peer = start_peer_client(w, &case, port, &scratch);
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
@@ -693,7 +699,7 @@ fn server_run(case: Case) {
         }
         close_session(&mut ours, &mut peer, &case, false);
         if let Some(n) = case.dropped {
-            n.fetch_add(ours.dropped, Ordering::Relaxed);
+            n.fetch_add(ours.dropped + ours.delayed, Ordering::Relaxed);
         }
     });
 }
@@ -785,33 +791,37 @@ const LOSS_POSITIONS: usize = 7;
 
 /// The handshake with one datagram lost, for each handshake datagram of each direction in
 /// turn (counting only datagrams of the handshake epochs: lost application data is not
-/// retransmitted by DTLS). Each run must recover by retransmission or acknowledgement and pass
-/// every check of a clean run. Found: a lost ServerHello stalled our client against wolfSSL
+/// retransmitted by DTLS), then with each of the peer's read after the one that follows it.
+/// Each run must recover by retransmission or acknowledgement and pass every check of a clean
+/// run. Found: a lost ServerHello stalled our client against wolfSSL
 /// (RFC 9147 §7.1 empty ACK).
 fn loss_sweep(peer: Impl, we_client: bool) {
-    for out in [true, false] {
-        let dropped: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    for mode in [
+        "ours lost",
+        "the peer's lost",
+        "the peer's read after the next",
+    ] {
+        let touched: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
         for i in 0..LOSS_POSITIONS {
             let idx: &'static [usize] = Vec::leak(vec![i]);
             let mut case = Case::new(peer, Version::V13);
-            case.dropped = Some(dropped);
-            if out {
-                case.drop_out = idx;
-            } else {
-                case.drop_in = idx;
+            case.dropped = Some(touched);
+            match mode {
+                "ours lost" => case.drop_out = idx,
+                "the peer's lost" => case.drop_in = idx,
+                _ => case.delay_in = idx,
             }
-            let which = if out { "ours" } else { "the peer's" };
-            eprintln!("{peer:?}, we are client: {we_client}, {which} handshake datagram #{i} lost");
+            eprintln!("{peer:?}, we are client: {we_client}, handshake datagram #{i}: {mode}");
             if we_client {
                 client_run(case);
             } else {
                 server_run(case);
             }
         }
-        // Not vacuous: the first datagrams at least were there to lose.
+        // Not vacuous: the first datagrams at least were there to lose or hold.
         assert!(
-            dropped.load(Ordering::Relaxed) >= 2,
-            "{peer:?}: nothing lost"
+            touched.load(Ordering::Relaxed) >= 2,
+            "{peer:?}: nothing {mode}"
         );
     }
 }

@@ -309,6 +309,12 @@ pub struct UdpEngine {
     pub drop_in: Vec<usize>,
     /// How many datagrams were dropped so far.
     pub dropped: usize,
+    /// Reordering: the indexes (counted like `drop_in`) of the peer's handshake datagrams we
+    /// hold back and read right after the next datagram (or after 100 ms if none comes).
+    pub delay_in: Vec<usize>,
+    held: Option<(Vec<u8>, Instant)>,
+    /// How many datagrams were held back so far.
+    pub delayed: usize,
     handshake_out: usize,
     handshake_in: usize,
 }
@@ -354,6 +360,9 @@ impl UdpEngine {
             drop_out: Vec::new(),
             drop_in: Vec::new(),
             dropped: 0,
+            delay_in: Vec::new(),
+            held: None,
+            delayed: 0,
             handshake_out: 0,
             handshake_in: 0,
         }
@@ -462,12 +471,24 @@ impl UdpEngine {
                 .set_read_timeout(Some(wait))
                 .expect("set_read_timeout");
             let got = match self.sock.recv_from(&mut self.rx) {
-                Ok((n, from))
-                    if (self.peer.is_none() || self.peer == Some(from))
-                        && lost(&mut self.handshake_in, &self.drop_in, &self.rx[..n]) =>
-                {
-                    self.dropped += 1;
-                    Err(std::io::ErrorKind::WouldBlock.into())
+                Ok((n, from)) if self.peer.is_none() || self.peer == Some(from) => {
+                    let idx = is_handshake_datagram(&self.rx[..n]).then(|| {
+                        self.handshake_in += 1;
+                        self.handshake_in - 1
+                    });
+                    if idx.is_some_and(|i| self.drop_in.contains(&i)) {
+                        self.dropped += 1;
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else if self.peer.is_some()
+                        && self.held.is_none()
+                        && idx.is_some_and(|i| self.delay_in.contains(&i))
+                    {
+                        self.delayed += 1;
+                        self.held = Some((self.rx[..n].to_vec(), Instant::now()));
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else {
+                        Ok((n, from))
+                    }
                 }
                 other => other,
             };
@@ -476,12 +497,26 @@ impl UdpEngine {
                     let now = self.now();
                     if let Some(c) = self.conn.as_mut() {
                         result = c.handle_datagram(now, &self.rx[..n]);
+                        if let (Ok(()), Some((d, _))) = (&result, self.held.take()) {
+                            result = c.handle_datagram(now, &d);
+                        }
                     }
                 }
                 Ok((n, from)) if self.peer.is_none() => result = self.admit(from, n),
                 Ok(_) => {} // Someone else: ignored.
                 Err(e) if recv_error_is_transient(&e) => {}
                 Err(e) => panic!("recv: {e}"),
+            }
+        }
+        if result.is_ok()
+            && self
+                .held
+                .as_ref()
+                .is_some_and(|(_, t)| t.elapsed() >= Duration::from_millis(100))
+        {
+            let now = self.now();
+            if let (Some(c), Some((d, _))) = (self.conn.as_mut(), self.held.take()) {
+                result = c.handle_datagram(now, &d);
             }
         }
         if result.is_ok() {
