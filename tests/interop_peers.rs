@@ -144,6 +144,8 @@ struct Case {
     /// Reordering: the indexes (counted like `drop_in`) of the peer's handshake datagrams
     /// read only after the next one.
     delay_in: &'static [usize],
+    /// Our server drops its ACK of the client's last flight.
+    drop_our_ack: bool,
     /// Where to add how many datagrams were dropped.
     dropped: Option<&'static AtomicUsize>,
     /// Our side must have updated its sending keys (RFC 9147 §8), as asked by the peer.
@@ -175,6 +177,7 @@ impl Case {
             drop_out: &[],
             drop_in: &[],
             delay_in: &[],
+            drop_our_ack: false,
             dropped: None,
             key_update: false,
             our_key_update: false,
@@ -690,6 +693,7 @@ fn server_run(case: Case) {
         ours.drop_out = case.drop_out.to_vec();
         ours.drop_in = case.drop_in.to_vec();
         ours.delay_in = case.delay_in.to_vec();
+        ours.drop_first_epoch3_out = case.drop_our_ack;
         let mut peer = start_peer_client(w, &case, port, &scratch);
         ours.handshake(deadline())
             .unwrap_or_else(|e| panic!("{e}\n{}:\n{}", case.peer.name(), peer.output()));
@@ -823,6 +827,18 @@ fn loss_sweep(peer: Impl, we_client: bool) {
             touched.load(Ordering::Relaxed) >= 2,
             "{peer:?}: nothing {mode}"
         );
+    }
+    if !we_client {
+        // Our ACK of the client's last flight (RFC 9147 §7.1) lost: the client sends that
+        // flight again and we must acknowledge it again.
+        let touched: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        eprintln!("{peer:?}, we are server, our ACK of the client's Finished lost");
+        server_run(Case {
+            drop_our_ack: true,
+            dropped: Some(touched),
+            ..Case::new(peer, Version::V13)
+        });
+        assert_eq!(touched.load(Ordering::Relaxed), 1);
     }
 }
 
