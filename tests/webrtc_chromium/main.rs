@@ -11,7 +11,7 @@ mod ice_lite;
 
 use browser::{report_by_id, reports, Browser};
 use dtls_proto::ProtocolVersion;
-use ice_lite::{answer, server_config, Endpoint, Offer};
+use ice_lite::{answer_with_setup, server_config, Endpoint, Offer};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,8 +44,17 @@ fn srtp_name(id: u16) -> &'static str {
 
 /// One call: browser offer -> our answer -> connected -> getStats(), checked from both ends.
 fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
+    call_as(versions, want_tls_version, false);
+}
+
+/// [`call`], with us as the DTLS client when `we_client` (`a=setup:active`): the browser's
+/// BoringSSL is then the DTLS server.
+fn call_as(versions: &[ProtocolVersion], want_tls_version: &str, we_client: bool) {
     let (cfg, our_fp) = server_config(versions, SRTP_PROFILES);
     let mut ep = Endpoint::bind(cfg, our_fp.clone());
+    if we_client {
+        ep.role = dtls_proto::Role::Client;
+    }
     let mut browser = Browser::launch(
         &driver_dir(),
         &["--timeout-ms", "45000", "--hold-ms", "500"],
@@ -58,7 +67,8 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         "a browser offer leaves the DTLS role open"
     );
     ep.start(&offer, Duration::from_secs(45));
-    let answer_sdp = answer(&offer, &ep.local, "recvonly");
+    let setup = if we_client { "active" } else { "passive" };
+    let answer_sdp = answer_with_setup(&offer, &ep.local, "recvonly", setup);
     browser.answer(&answer_sdp);
     let result = browser.result(Duration::from_secs(45));
     let rep = ep.finish();
@@ -83,7 +93,9 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
     // Our server's stateless cookie exchange ran (a HelloVerifyRequest in 1.2, a
     // HelloRetryRequest with a cookie in 1.3, counted alike), on a ClientHello that Chromium
     // (with its post-quantum key share) sends in two fragments; PEERS.md.
-    assert!(rep.hello_verify_requests >= 1, "{}", ctx());
+    if !we_client {
+        assert!(rep.hello_verify_requests >= 1, "{}", ctx());
+    }
     eprintln!(
         "first ClientHello datagram (size, length, fragment): {:?}; HelloVerifyRequests: {}",
         rep.first_client_hello, rep.hello_verify_requests
@@ -93,9 +105,16 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         _ => ProtocolVersion::Dtls13,
     };
     assert_eq!(neg.version, want_version, "{}", ctx());
-    assert_eq!(neg.srtp_profile, Some(SRTP_PROFILES[0]), "{}", ctx());
-    // 2 x (16-byte key + 12-byte salt) for AEAD_AES_128_GCM (RFC 7714 §12).
-    assert_eq!(rep.srtp_key_material_len, 56, "{}", ctx());
+    // The server's order decides: ours puts GCM first; BoringSSL's puts CM-80 first.
+    let (profile, material_len) = if we_client {
+        // 2 x (16-byte key + 14-byte salt) for AES128_CM_HMAC_SHA1_80 (RFC 5764 §4.2).
+        (0x0001, 60)
+    } else {
+        // 2 x (16-byte key + 12-byte salt) for AEAD_AES_128_GCM (RFC 7714 §12).
+        (SRTP_PROFILES[0], 56)
+    };
+    assert_eq!(neg.srtp_profile, Some(profile), "{}", ctx());
+    assert_eq!(rep.srtp_key_material_len, material_len, "{}", ctx());
 
     // The browser's side, from its own getStats().
     let ctx = || format!("{}\nbrowser result: {result:#}", ctx());
@@ -107,8 +126,8 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
     assert_eq!(t["iceState"], "connected", "{}", ctx());
     assert_eq!(
         t["dtlsRole"],
-        "client",
-        "we answered a=setup:passive; {}",
+        if we_client { "server" } else { "client" },
+        "we answered a=setup:{setup}; {}",
         ctx()
     );
     assert_eq!(
@@ -120,7 +139,7 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         "{}",
         ctx()
     );
-    assert_eq!(t["srtpCipher"], srtp_name(SRTP_PROFILES[0]), "{}", ctx());
+    assert_eq!(t["srtpCipher"], srtp_name(profile), "{}", ctx());
     assert_eq!(
         t["dtlsCipher"],
         suite_name(neg.cipher_suite.get()),
@@ -189,4 +208,26 @@ fn chromium_connects_to_our_dtls13_server() {
 #[test]
 fn chromium_connects_to_our_dual_version_server_in_dtls13() {
     call(&[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13], "FEFC");
+}
+
+/// Us as the DTLS 1.3 client (`a=setup:active`), Chromium's BoringSSL as the server.
+#[test]
+fn our_dtls13_client_connects_to_chromium() {
+    call_as(&[ProtocolVersion::Dtls13], "FEFC", true);
+}
+
+/// Us as a dual-version client: BoringSSL as the server picks 1.3.
+#[test]
+fn our_dual_version_client_connects_to_chromium_in_dtls13() {
+    call_as(
+        &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13],
+        "FEFC",
+        true,
+    );
+}
+
+/// Us as a DTLS 1.2 client of BoringSSL.
+#[test]
+fn our_dtls12_client_connects_to_chromium() {
+    call_as(&[ProtocolVersion::Dtls12], "FEFD", true);
 }
