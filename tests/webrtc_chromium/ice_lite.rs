@@ -92,14 +92,10 @@ pub struct Local {
     pub addr: SocketAddr,
 }
 
-/// The answer: ice-lite, our credentials and fingerprint, `a=setup:passive` (we are the DTLS
-/// server), one host candidate, opus only. `direction` is `recvonly` or `sendrecv`.
-pub fn answer(offer: &Offer, local: &Local, direction: &str) -> String {
-    answer_with_setup(offer, local, direction, "passive")
-}
-
-/// [`answer`] with another `a=setup`: `active` makes us the DTLS client (RFC 5763 §5).
-pub fn answer_with_setup(offer: &Offer, local: &Local, direction: &str, setup: &str) -> String {
+/// The answer: ice-lite, our credentials and fingerprint, `a=setup:{setup}` (`passive`: we are
+/// the DTLS server; `active`: the client, RFC 5763 §5), one host candidate, opus only.
+/// `direction` is `recvonly` or `sendrecv`.
+pub fn answer(offer: &Offer, local: &Local, direction: &str, setup: &str) -> String {
     let ip = local.addr.ip();
     let port = local.addr.port();
     let mut s = String::new();

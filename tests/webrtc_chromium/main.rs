@@ -1,7 +1,8 @@
 //! WebRTC against a real browser: headless Chromium (Debian's `chromium`) with a fake
-//! microphone offers a call; our ICE-lite endpoint (ice_lite.rs) answers as the DTLS server with
-//! the browser's fingerprint pinned, and the browser's own `getStats()` must say the DTLS
-//! transport is connected with the version and SRTP profile our engine chose.
+//! microphone offers a call; our ICE-lite endpoint (ice_lite.rs) answers as the DTLS server (or,
+//! with `a=setup:active`, as the DTLS client) with the browser's fingerprint pinned, and the
+//! browser's own `getStats()` must say the DTLS transport is connected with the version and
+//! SRTP profile negotiated.
 //!
 //! Needs `chromium` (apt) and Node.js; the driver's npm dependencies are installed from
 //! tests/browser/package-lock.json on first use. scripts/test.sh installs Chromium.
@@ -11,7 +12,7 @@ mod ice_lite;
 
 use browser::{report_by_id, reports, Browser};
 use dtls_proto::ProtocolVersion;
-use ice_lite::{answer_with_setup, server_config, Endpoint, Offer};
+use ice_lite::{answer, server_config, Endpoint, Offer};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,7 +69,7 @@ fn call_as(versions: &[ProtocolVersion], want_tls_version: &str, we_client: bool
     );
     ep.start(&offer, Duration::from_secs(45));
     let setup = if we_client { "active" } else { "passive" };
-    let answer_sdp = answer_with_setup(&offer, &ep.local, "recvonly", setup);
+    let answer_sdp = answer(&offer, &ep.local, "recvonly", setup);
     browser.answer(&answer_sdp);
     let result = browser.result(Duration::from_secs(45));
     let rep = ep.finish();
