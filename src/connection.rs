@@ -269,6 +269,9 @@ impl Connection {
             if !(self.common.is_handshaking() && self.common.records.defer_any(whole, max)) {
                 self.common.stats.dropped.bad_epoch += 1;
             }
+            if let Machine::V13(m) = &mut self.machine {
+                m.record_unreadable(&self.common, now);
+            }
             return Ok(());
         };
         let epoch = self.common.records.read_epoch_at(idx);
@@ -565,6 +568,9 @@ impl Connection {
             }
             (ContentType::Handshake, Machine::V13(_)) if epoch == 0 => {
                 self.handshake13(now, epoch, record_seq, payload)
+            }
+            (ContentType::Ack, Machine::V13(m)) if epoch == 0 => {
+                m.handle_ack(common, now, 0, payload)
             }
             (ContentType::Handshake, Machine::Pending) if epoch == 0 => {
                 self.pending_hello(now, record_seq, payload)

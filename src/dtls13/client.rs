@@ -444,18 +444,21 @@ fn on_hello_retry_request(
     }
     offer.retried = true;
     offer.hrr_suite = Some(suite.suite);
-    // A 1.3 server has spoken: 1.2 is off the table.
-    offer.hybrid = false;
     let cookie = cookie.map(|c| c.0);
+    // ClientHello2 is ClientHello1 but for the key share and the cookie (RFC 8446 §4.1.2), so
+    // a dual-version offer keeps its 1.2 suites, extensions and supported_versions: pion
+    // refuses anything else ("ClientHello fields changed after HelloRetryRequest").
     offer.offered = send_client_hello(
         common,
         offer.random,
         &offer.share,
         &[],
         cookie.as_deref(),
-        false,
+        offer.hybrid,
         now,
     );
+    // A 1.3 server has spoken: 1.2 is off the table.
+    offer.hybrid = false;
     Ok(Step::Next(ClientState::AwaitServerHello(offer)))
 }
 
