@@ -317,3 +317,30 @@ test('a client that lost its state can reconnect from the same address', { timeo
   assert.equal(closes.length, 1, 'the stale association was closed');
   assert.ok(server.stats.helloVerifyRequests >= 2);
 });
+
+for (const [name, client, want] of [
+  ['a DTLS 1.3-only client', { versions: ['1.3'] }, 0xfefc],
+  // An X25519MLKEM768 key share at MTU 600 spreads the ClientHello over datagrams: the front
+  // door holds the first ones in its pool until the last arrives.
+  ['a DTLS 1.3-only client with a fragmented ClientHello', { versions: ['1.3'], mtu: 600 }, 0xfefc],
+  ['a DTLS 1.2-only client', { versions: ['1.2'] }, 0xfefd],
+]) {
+  test(`the server front door admits ${name}`, { timeout: 30_000 }, async (t) => {
+    const groups = [0x11ec, 29];
+    const { server: scfg, client: ccfg } = pinnedPair({
+      server: { versions: ['1.2', '1.3'], groups },
+      client: { ...client, groups },
+    });
+    const { server, port } = await startServer(t, scfg, echo);
+    const socket = await within(WAIT, connect({ host: '127.0.0.1', port, config: ccfg }), 'connect');
+    t.after(() => socket.close());
+    assert.equal(socket.connection.negotiated().version, want);
+    const reply = next(socket, 'message');
+    socket.send('ping');
+    const [m] = await within(WAIT, reply, 'the echo');
+    assert.equal(m.toString(), 'echo:ping');
+    assert.equal(server.connections, 1);
+    assert.equal(server.stats.helloVerifyRequests, 1, 'one stateless cookie round');
+    assert.equal(server.stats.accepted, 1);
+  });
+}

@@ -104,6 +104,43 @@ def test_many_clients_on_one_server_socket() -> None:
     run(main())
 
 
+@pytest.mark.parametrize(
+    ("client_versions", "mtu", "want"),
+    [
+        (["1.3"], 1200, "DTLSv1.3"),
+        # An X25519MLKEM768 key share at MTU 600 spreads the ClientHello over several
+        # datagrams: the server's front door holds the first ones until the last arrives.
+        (["1.3"], 600, "DTLSv1.3"),
+        (["1.2"], 1200, "DTLSv1.2"),
+    ],
+)
+def test_server_front_door_admits_each_version(
+    client_versions: list[str], mtu: int, want: str
+) -> None:
+    async def main() -> None:
+        scert = Certificate.generate("server")
+        timers: dict[str, Any] = {"initial_rto": 0.2, "max_rto": 1.0, "handshake_timeout": 8.0}
+        groups = ["X25519MLKEM768", "x25519"]
+        ccfg = Config(
+            peer_fingerprints=[scert.fingerprint()],
+            versions=client_versions,
+            groups=groups,
+            mtu=mtu,
+            **timers,
+        )
+        scfg = Config(certificate=scert, versions=["1.2", "1.3"], groups=groups, **timers)
+        async with await serve("127.0.0.1", 0, scfg, echo) as server:
+            host, port = server.local_address[:2]
+            async with connect(host, port, ccfg) as session:
+                negotiated = session.negotiated
+                assert negotiated is not None and negotiated.version == want
+                session.send(b"ping")
+                assert await session.recv() == b"echo:ping"
+                assert len(server.peers) == 1
+
+    run(main())
+
+
 def test_peer_close_ends_recv_and_send_raises() -> None:
     async def main() -> None:
         ccfg, scfg = configs()

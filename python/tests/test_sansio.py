@@ -25,6 +25,7 @@ from dtls import (
     Failed,
     FingerprintMismatchError,
     HandshakeTimeoutError,
+    Held,
     InvalidArgumentError,
     InvalidConfigError,
     NotConnectedError,
@@ -601,6 +602,51 @@ def test_small_mtu_fragments_the_handshake() -> None:
 
 
 # -- DTLS 1.3 ----------------------------------------------------------------------------
+
+
+def test_front_door_admit_dtls13() -> None:
+    scert = Certificate.generate("server")
+    scfg = Config(certificate=scert, versions=["1.2", "1.3"])
+    ccfg = Config(peer_fingerprints=[scert.fingerprint()], versions=["1.3"])
+    door = ServerFrontDoor(scfg)
+    peer = ("127.0.0.1", 40000)
+
+    assert door.admit(0, peer, b"junk") == Drop()
+    client = Connection(ccfg, role="client")
+    (hello,) = client.datagrams_to_send(0)
+    verdict = door.admit(0, peer, hello)
+    assert isinstance(verdict, Reply)  # a HelloRetryRequest with a cookie
+    client.receive_datagram(verdict.datagram, 0)
+    (retry,) = client.datagrams_to_send(0)
+    # The cookie is bound to the address: from another one the retry is not accepted.
+    assert not isinstance(door.admit(0, ("127.0.0.1", 40001), retry), Accept)
+    accepted = door.admit(0, peer, retry)
+    assert isinstance(accepted, Accept) and accepted.datagram is not None
+    assert door.pool() == (0, 0)
+
+    server = Connection(scfg, role="server", peer_address=peer)
+    server.receive_datagram(accepted.datagram, 0)
+    pump(client, server)
+    assert client.is_connected and server.is_connected
+    assert client.negotiated is not None and client.negotiated.version == "DTLSv1.3"
+
+
+def test_front_door_admit_holds_fragments() -> None:
+    scert = Certificate.generate("server")
+    groups = ["X25519MLKEM768", "x25519"]
+    scfg = Config(certificate=scert, versions=["1.2", "1.3"], groups=groups)
+    ccfg = Config(peer_fingerprints=[scert.fingerprint()], versions=["1.3"], groups=groups, mtu=600)
+    door = ServerFrontDoor(scfg)
+    peer = ("127.0.0.1", 40000)
+    client = Connection(ccfg, role="client")
+    datagrams = client.datagrams_to_send(0)
+    assert len(datagrams) > 1
+    for d in datagrams[:-1]:
+        assert door.admit(0, peer, d) == Held()
+        assert door.pool()[1] == 1
+    assert isinstance(door.admit(0, peer, datagrams[-1]), Reply)
+    assert door.pool() == (0, 0)
+
 
 
 @pytest.mark.parametrize(
