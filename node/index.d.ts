@@ -184,7 +184,7 @@ export interface ConfigOptions {
   peerFingerprints?: Array<string>
   /** Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`). */
   clientAuth?: 'none' | 'request' | 'require'
-  /** Protocol versions to offer or accept: `['1.2']` (the default), `['1.3']` or both. */
+  /** Protocol versions to offer or accept: `['1.2', '1.3']` (the default), `['1.2']` or `['1.3']`. */
   versions?: Array<'1.2' | '1.3'>
   /** Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites). */
   cipherSuites?: Array<number>

@@ -133,7 +133,7 @@ class Config:
     srtp_accept_mki: a server echoes the client's MKI (default) or, if false, answers with
         none (RFC 5764 §4.1.3).
     rng_seed: reproducible randoms, for tests only.
-    versions: protocol versions ("1.2").
+    versions: protocol versions, ``["1.2", "1.3"]`` (the default), ``["1.2"]`` or ``["1.3"]``.
     max_handshake_message: the largest handshake message accepted, bytes.
     limits: per-association memory bounds by name (see the ``limits`` property for the
         names and defaults), e.g. ``{"max_received_records": 64}``.
