@@ -87,8 +87,11 @@ test('the server closing sends close_notify to its clients', { timeout: 30_000 }
 
 test('fingerprint mismatch rejects connect() with DTLS_ERR_FINGERPRINT_MISMATCH', { timeout: 30_000 }, async (t) => {
   // A short handshake deadline on the server, for the second half of the test.
+  // DTLS 1.2 pinned: a 1.2 client's alert travels in the clear (see below); a 1.3 one
+  // travels under the handshake keys, which the next test covers.
   const serverCfg = new Config({
     certificate: Certificate.generate('server'),
+    versions: ['1.2'],
     timers: { initialRtoMs: 100, maxRtoMs: 200, handshakeTimeoutMs: 1000 },
   });
   const { server, port } = await startServer(t, serverCfg);
@@ -110,6 +113,21 @@ test('fingerprint mismatch rejects connect() with DTLS_ERR_FINGERPRINT_MISMATCH'
   const [err] = await within(WAIT, clientError, "the server's clientError");
   assert.equal(err.code, 'DTLS_ERR_HANDSHAKE_TIMEOUT');
   assert.match(err.message, /BadCertificate/);
+  assert.equal(server.connections, 0);
+});
+
+test('DTLS 1.3: fingerprint mismatch; the authenticated alert ends the server side at once', { timeout: 30_000 }, async (t) => {
+  const serverCfg = new Config({ certificate: Certificate.generate('server') });
+  const { server, port } = await startServer(t, serverCfg);
+  const clientError = next(server, 'clientError');
+  const wrong = Certificate.generate('not the server').fingerprint();
+  const config = new Config({ peerVerification: 'fingerprint' });
+  await assert.rejects(
+    within(WAIT, connect({ port, config, peerFingerprints: [wrong] }), 'connect to fail'),
+    { code: 'DTLS_ERR_FINGERPRINT_MISMATCH' },
+  );
+  const [err] = await within(WAIT, clientError, "the server's clientError");
+  assert.equal(err.code, 'DTLS_ERR_ALERT_RECEIVED');
   assert.equal(server.connections, 0);
 });
 
