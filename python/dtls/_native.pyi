@@ -357,7 +357,8 @@ class Accept:
 
 @final
 class Reply:
-    """Verdict: send ``datagram`` (a HelloVerifyRequest or HelloRetryRequest) back; keep no state."""
+    """Verdict: send ``datagram`` (a HelloVerifyRequest or HelloRetryRequest) back; keep no
+    state."""
 
     __match_args__: ClassVar[tuple[str]]
     def __new__(cls, datagram: bytes | bytearray) -> Reply: ...
@@ -390,9 +391,7 @@ class ServerFrontDoor:
     enabled, ClientHellos spanning datagrams wait in a pool shared by all peers (bounded)."""
 
     def __new__(cls, config: Config) -> ServerFrontDoor: ...
-    def admit(
-        self, now: float, peer: _Address, datagram: Buffer
-    ) -> Accept | Reply | Held | Drop:
+    def admit(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Held | Drop:
         """Classifies a datagram from a peer without an association (any config)."""
 
     def pool(self) -> tuple[int, int]:
