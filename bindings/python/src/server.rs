@@ -159,26 +159,24 @@ impl ServerFrontDoor {
         let now = seconds_to_ms(py, now)?;
         let peer = address_bytes(peer)?;
         let mut out = [0u8; REPLY_CAP];
-        Ok(
-            match self.inner.admit(now, &peer, &datagram, &mut out) {
-                Admission::Accept(hello) => Py::new(
-                    py,
-                    Accept {
-                        datagram: Some(hello.to_vec()),
-                    },
-                )?
-                .into_any(),
-                Admission::Reply(n) => Py::new(
-                    py,
-                    Reply {
-                        datagram: out[..n].to_vec(),
-                    },
-                )?
-                .into_any(),
-                Admission::Held => Py::new(py, Held {})?.into_any(),
-                Admission::Drop => Py::new(py, Drop {})?.into_any(),
-            },
-        )
+        Ok(match self.inner.admit(now, &peer, &datagram, &mut out) {
+            Admission::Accept(hello) => Py::new(
+                py,
+                Accept {
+                    datagram: Some(hello.to_vec()),
+                },
+            )?
+            .into_any(),
+            Admission::Reply(n) => Py::new(
+                py,
+                Reply {
+                    datagram: out[..n].to_vec(),
+                },
+            )?
+            .into_any(),
+            Admission::Held => Py::new(py, Held {})?.into_any(),
+            Admission::Drop => Py::new(py, Drop {})?.into_any(),
+        })
     }
 
     /// `(bytes, entries)`: what the ClientHello pool holds now.
