@@ -5,9 +5,7 @@
 //! events, application data and every datagram sent and received.
 
 use super::udp_peer::recv_error_is_transient;
-use dtls_proto::{
-    Admission, Config, Connection, Error, Event, Negotiated, Role, ServerFrontDoor,
-};
+use dtls_proto::{Admission, Config, Connection, Error, Event, Negotiated, Role, ServerFrontDoor};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
