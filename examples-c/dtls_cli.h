@@ -45,6 +45,7 @@ struct cli_opts {
   unsigned long mtu;
   unsigned long hs_timeout_ms; /* 0: the library's default (60 s) */
   int nocookie, insecure, echo, ign_eof;
+  uint32_t versions; /* -dtls1_2 / -dtls1_3: DTLS_V1_2 | DTLS_V1_3 bits; 0: the default */
   /* Optional, for programs with options of their own (multi_server.c): cli_parse offers each
      argument it does not know to `extra` first, with the next argument or NULL. It returns how
      many it consumed (0: not its option; 1: a flag; 2: an option and its value) and may call
@@ -68,14 +69,15 @@ static inline void cli_usage(const struct cli_opts *o) {
             "usage: server -accept [host:]port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-mtu N] [-srtp P1:P2]\n"
             "              [-keymatexport LABEL -keymatexportlen N] [-nocookie] [-echo] [-ign_eof]\n"
-            "              [-hs_timeout MS] [-cipher S1:S2]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2] [-dtls1_2] [-dtls1_3]\n"
             "  Requires a client certificate when -CAfile or -fingerprint is given.\n");
   } else {
     fprintf(stderr,
             "usage: client -connect host:port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-servername NAME] [-insecure]\n"
             "              [-mtu N] [-srtp P1:P2] [-keymatexport LABEL -keymatexportlen N] [-ign_eof]\n"
-            "              [-hs_timeout MS] [-cipher S1:S2]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2] [-dtls1_2] [-dtls1_3]\n"
+            "  -dtls1_2 / -dtls1_3: only these versions (both given: both; default: both).\n"
             "  The server is authenticated by -fingerprint and/or -CAfile (-insecure: not at all).\n");
   }
   if (o->extra_usage != NULL) fprintf(stderr, "%s", o->extra_usage);
@@ -142,6 +144,10 @@ static inline void cli_parse(struct cli_opts *o, int argc, char **argv) {
       o->echo = 1;
     } else if (strcmp(a, "-ign_eof") == 0) {
       o->ign_eof = 1;
+    } else if (strcmp(a, "-dtls1_2") == 0) {
+      o->versions |= DTLS_V1_2;
+    } else if (strcmp(a, "-dtls1_3") == 0) {
+      o->versions |= DTLS_V1_3;
     } else {
       fprintf(stderr, "unknown or incomplete option: %s\n", a);
       cli_usage(o);
@@ -368,6 +374,7 @@ static inline const dtls_config *cli_config(const struct cli_opts *o) {
     cli_check(dtls_config_builder_set_timers(b, first, max, hs), "-hs_timeout");
   }
   if (o->nocookie) cli_check(dtls_config_builder_set_cookie_exchange(b, false), "-nocookie");
+  if (o->versions != 0) cli_check(dtls_config_builder_set_versions(b, o->versions), "-dtls1_x");
   cli_check(dtls_config_builder_build(b, &cfg), "build config"); /* consumes b */
   return cfg;
 }

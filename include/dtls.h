@@ -376,7 +376,7 @@ dtls_result dtls_certificate_sdp_fingerprint(const struct dtls_certificate *cert
 // afterwards.
 void dtls_certificate_free(struct dtls_certificate *cert);
 
-// Starts a configuration with the defaults: DTLS 1.2, all six ECDHE AEAD suites,
+// Starts a configuration with the defaults: DTLS 1.2 and 1.3, all six ECDHE AEAD suites,
 // X25519/P-256/P-384, extended master secret required, cookie exchange on, MTU 1200,
 // retransmission timeout 1 s doubling to 60 s, 60 s handshake deadline, `DTLS_VERIFY_AUTO`.
 //

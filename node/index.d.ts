@@ -134,18 +134,40 @@ export declare class Connection {
 }
 
 /**
- * The stateless front door (RFC 6347 §4.2.1 cookies): nothing is allocated for a peer until
- * it proves it can receive at its address.
+ * The server front door (RFC 6347 §4.2.1 and RFC 9147 §5.1 cookies): nothing is allocated
+ * for a peer until it proves it can receive at its address. With DTLS 1.3 enabled, partial
+ * ClientHellos wait in one pool shared by all peers (bounded in bytes, oldest evicted).
  */
 export declare class ServerFrontDoor {
   /** Uses the config's cookie secret and lifetime. */
   constructor(config: Config)
   /**
    * Classifies a datagram from `peerAddress` (the same encoding later given to the
-   * `Connection`, e.g. `"ip:port"`).
+   * `Connection`, e.g. `"ip:port"`), for any config; the one to use with DTLS 1.3 enabled.
+   */
+  admit(now: number, peerAddress: string | Uint8Array, datagram: Uint8Array): Admission
+  /** What the ClientHello pool holds now: `{ bytes, entries }`. */
+  pool(): PoolStats
+  /**
+   * The DTLS 1.2-only classification from the first ClientHello fragment (given a config
+   * with DTLS 1.3 enabled it answers every ClientHello with a HelloVerifyRequest; use
+   * `admit`). Classifies a datagram from `peerAddress` (the same encoding later given to
+   * the `Connection`, e.g. `"ip:port"`).
    */
   prefilter(now: number, peerAddress: string | Uint8Array, datagram: Uint8Array): PrefilterVerdict
 }
+
+/**
+ * What `ServerFrontDoor.admit` says to do with a datagram from an address that has no
+ * connection yet.
+ */
+export type Admission =
+  | { verdict: 'accept'; /** What to feed the new `Connection`. */
+  datagram: Buffer }
+  | { verdict: 'reply'; /** The datagram to send back. */
+  reply: Buffer }
+  | { verdict: 'held' }
+  | { verdict: 'drop' }
 
 /** What one benchmark loop measured. */
 export interface BenchResult {
@@ -184,7 +206,7 @@ export interface ConfigOptions {
   peerFingerprints?: Array<string>
   /** Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`). */
   clientAuth?: 'none' | 'request' | 'require'
-  /** Protocol versions to offer or accept: `['1.2']` (the default), `['1.3']` or both. */
+  /** Protocol versions to offer or accept: `['1.2', '1.3']` (the default), `['1.2']` or `['1.3']`. */
   versions?: Array<'1.2' | '1.3'>
   /** Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites). */
   cipherSuites?: Array<number>
@@ -289,7 +311,15 @@ export interface Negotiated {
   alpn?: string
 }
 
-/** What to do with a datagram from an address that has no connection yet. */
+/** The ClientHello pool's state. */
+export interface PoolStats {
+  /** Bytes charged now. */
+  bytes: number
+  /** Partial ClientHellos held. */
+  entries: number
+}
+
+/** What `prefilter` says to do with a datagram from an address that has no connection yet. */
 export type PrefilterVerdict =
   | { verdict: 'accept' }
   | { verdict: 'reply'; /** The datagram to send back. */

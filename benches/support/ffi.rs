@@ -61,6 +61,8 @@ fn config(pem: &(String, String), peer_fp_sdp: &str, cookie: bool, mtu: u16) -> 
             "fingerprint",
         );
         ok(dtls_config_builder_set_cookie_exchange(b, cookie), "cookie");
+        // DTLS 1.2, as the other peers in the comparison (and dtls_server_prefilter) are.
+        ok(dtls_config_builder_set_versions(b, DTLS_V1_2), "versions");
         ok(
             dtls_config_builder_set_cipher_suites(b, suites.as_ptr(), suites.len()),
             "suites",

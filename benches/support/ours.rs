@@ -3,7 +3,10 @@
 
 use super::alloc;
 use super::setup::{cpu_time, Arena, Batch, Credentials, Group, RECORD, SLOT};
-use dtls_proto::{CipherSuite, Config, Connection, Event, HashAlg, Role, ServerFrontDoor, Verdict};
+use dtls_proto::{
+    CipherSuite, Config, Connection, Event, HashAlg, ProtocolVersion, Role, ServerFrontDoor,
+    Verdict,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,12 +63,17 @@ impl Ours {
     /// `group: None` keeps the default group list (X25519, P-256, P-384), as the C ABI does.
     pub fn new(creds: &Credentials, group: Option<Group>, cookie: Cookie, mtu: u16) -> Self {
         let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
+        // DTLS 1.2 pinned, as the OpenSSL side is (the default offers 1.3 too, and
+        // `prefilter` is the 1.2 front door).
+        let v12 = [ProtocolVersion::Dtls12];
         let mut c = Config::builder()
+            .versions(&v12)
             .certificate(creds.client.clone())
             .peer_fingerprint(creds.server.fingerprint(HashAlg::Sha256))
             .cipher_suites(&suites)
             .mtu(mtu);
         let mut s = Config::builder()
+            .versions(&v12)
             .certificate(creds.server.clone())
             .peer_fingerprint(creds.client.fingerprint(HashAlg::Sha256))
             .cipher_suites(&suites)

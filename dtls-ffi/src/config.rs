@@ -72,7 +72,7 @@ unsafe fn set(
     })
 }
 
-/// Starts a configuration with the defaults: DTLS 1.2, all six ECDHE AEAD suites,
+/// Starts a configuration with the defaults: DTLS 1.2 and 1.3, all six ECDHE AEAD suites,
 /// X25519/P-256/P-384, extended master secret required, cookie exchange on, MTU 1200,
 /// retransmission timeout 1 s doubling to 60 s, 60 s handshake deadline, `DTLS_VERIFY_AUTO`.
 ///

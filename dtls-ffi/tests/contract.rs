@@ -23,6 +23,11 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        Self::with_versions(0)
+    }
+
+    /// `versions`: a `DTLS_V1_*` mask for both configs, 0 for the default.
+    fn with_versions(versions: u32) -> Self {
         // SAFETY: all pointers passed are valid locals or handles from the library.
         unsafe {
             let mut cert = null_mut();
@@ -42,6 +47,9 @@ impl Fixture {
                 dtls_config_builder_set_srtp_profiles(b, srtp.as_ptr(), 1),
                 DTLS_OK
             );
+            if versions != 0 {
+                assert_eq!(dtls_config_builder_set_versions(b, versions), DTLS_OK);
+            }
             let mut server_cfg = null();
             assert_eq!(dtls_config_builder_build(b, &mut server_cfg), DTLS_OK);
             let mut b = null_mut();
@@ -54,6 +62,9 @@ impl Fixture {
                 dtls_config_builder_set_srtp_profiles(b, srtp.as_ptr(), 1),
                 DTLS_OK
             );
+            if versions != 0 {
+                assert_eq!(dtls_config_builder_set_versions(b, versions), DTLS_OK);
+            }
             let mut client_cfg = null();
             assert_eq!(dtls_config_builder_build(b, &mut client_cfg), DTLS_OK);
             Fixture {
@@ -1080,7 +1091,8 @@ fn sdp_functions() {
 /// context bound to the same address; a too-small reply buffer says how much is needed.
 #[test]
 fn server_prefilter_through_the_c_abi() {
-    let f = Fixture::new();
+    // dtls_server_prefilter is the DTLS 1.2 front door (dtls_front_door_admit serves 1.3).
+    let f = Fixture::with_versions(DTLS_V1_2);
     let peer = *b"127.0.0.1:5000";
     let mut reply = [0u8; DTLS_PREFILTER_REPLY_MAX];
     let (mut n, mut v) = (0usize, 0u32);

@@ -52,6 +52,7 @@ from ._native import (
     Failed,
     FingerprintMismatchError,
     HandshakeTimeoutError,
+    Held,
     InternalError,
     InvalidArgumentError,
     InvalidConfigError,
@@ -88,9 +89,12 @@ Event: TypeAlias = PeerCertificate | Connected | CloseNotify | Failed
 
 #: Anything :meth:`ServerFrontDoor.prefilter` returns.
 Verdict: TypeAlias = Accept | Reply | Drop
+#: Anything :meth:`ServerFrontDoor.admit` returns.
+Admission: TypeAlias = Accept | Reply | Held | Drop
 
 __all__ = [
     "Accept",
+    "Admission",
     "AlertReceivedError",
     "AuthenticationError",
     "BadFinishedError",
@@ -113,6 +117,7 @@ __all__ = [
     "Failed",
     "FingerprintMismatchError",
     "HandshakeTimeoutError",
+    "Held",
     "InternalError",
     "InvalidArgumentError",
     "InvalidConfigError",

@@ -33,6 +33,7 @@ __all__ = [
     "Failed",
     "FingerprintMismatchError",
     "HandshakeTimeoutError",
+    "Held",
     "InternalError",
     "InvalidArgumentError",
     "InvalidConfigError",
@@ -132,7 +133,7 @@ class Config:
     srtp_accept_mki: a server echoes the client's MKI (default) or, if false, answers with
         none (RFC 5764 §4.1.3).
     rng_seed: reproducible randoms, for tests only.
-    versions: protocol versions ("1.2").
+    versions: protocol versions, ``["1.2", "1.3"]`` (the default), ``["1.2"]`` or ``["1.3"]``.
     max_handshake_message: the largest handshake message accepted, bytes.
     limits: per-association memory bounds by name (see the ``limits`` property for the
         names and defaults), e.g. ``{"max_received_records": 64}``.
@@ -343,16 +344,21 @@ class Connection:
 
 @final
 class Accept:
-    """Verdict: create a server Connection for this peer and feed it the datagram."""
+    """Verdict: create a server Connection for this peer and feed it ``datagram`` (from
+    :meth:`ServerFrontDoor.admit`), or the classified datagram when that is None (from
+    :meth:`ServerFrontDoor.prefilter`)."""
 
-    __match_args__: ClassVar[tuple[()]]
-    def __new__(cls) -> Accept: ...
+    __match_args__: ClassVar[tuple[str]]
+    def __new__(cls, datagram: bytes | bytearray | None = None) -> Accept: ...
+    @property
+    def datagram(self) -> bytes | None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
 class Reply:
-    """Verdict: send ``datagram`` (a HelloVerifyRequest) back; keep no state."""
+    """Verdict: send ``datagram`` (a HelloVerifyRequest or HelloRetryRequest) back; keep no
+    state."""
 
     __match_args__: ClassVar[tuple[str]]
     def __new__(cls, datagram: bytes | bytearray) -> Reply: ...
@@ -371,11 +377,28 @@ class Drop:
     def __hash__(self) -> int: ...
 
 @final
+class Held:
+    """Verdict (``admit`` only): part of a ClientHello, held until the rest arrives."""
+
+    __match_args__: ClassVar[tuple[()]]
+    def __new__(cls) -> Held: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class ServerFrontDoor:
-    """Stateless cookie check for datagrams from addresses without an association."""
+    """Cookie check for datagrams from addresses without an association. With DTLS 1.3
+    enabled, ClientHellos spanning datagrams wait in a pool shared by all peers (bounded)."""
 
     def __new__(cls, config: Config) -> ServerFrontDoor: ...
-    def prefilter(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Drop: ...
+    def admit(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Held | Drop:
+        """Classifies a datagram from a peer without an association (any config)."""
+
+    def pool(self) -> tuple[int, int]:
+        """``(bytes, entries)`` the ClientHello pool holds now."""
+
+    def prefilter(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Drop:
+        """The DTLS 1.2-only check from the first fragment; use :meth:`admit` with 1.3."""
 
 # ---------------------------------------------------------------------------------------
 # WebRTC / VoIP helpers: RFC 7983 demultiplexing, a=setup roles, SDP fingerprints, SRTP profiles

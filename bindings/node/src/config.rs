@@ -39,7 +39,7 @@ pub struct ConfigOptions<'env> {
     /// Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`).
     #[napi(ts_type = "'none' | 'request' | 'require'")]
     pub client_auth: Option<String>,
-    /// Protocol versions to offer or accept: `['1.2']` (the default), `['1.3']` or both.
+    /// Protocol versions to offer or accept: `['1.2', '1.3']` (the default), `['1.2']` or `['1.3']`.
     #[napi(ts_type = "Array<'1.2' | '1.3'>")]
     pub versions: Option<Vec<String>>,
     /// Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites).

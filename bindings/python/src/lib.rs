@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<server::Accept>()?;
     m.add_class::<server::Reply>()?;
     m.add_class::<server::Drop>()?;
+    m.add_class::<server::Held>()?;
     m.add_class::<webrtc::SrtpProfile>()?;
     m.add_function(wrap_pyfunction!(webrtc::is_dtls, m)?)?;
     m.add_function(wrap_pyfunction!(webrtc::packet_kind, m)?)?;
