@@ -164,9 +164,13 @@ impl ServerFrontDoor {
 
     /// Classifies a datagram from `peer` (any stable encoding of its transport address),
     /// statelessly, from the first ClientHello fragment: the DTLS 1.2 front door. A server with
-    /// DTLS 1.3 enabled uses [`ServerFrontDoor::admit`] instead (a DTLS 1.3 cookie commits to
-    /// the whole ClientHello); given one, this answers every cookieless ClientHello with a
-    /// HelloVerifyRequest, which a client that also offers 1.2 takes as a 1.2 server.
+    /// DTLS 1.3 enabled should use [`ServerFrontDoor::admit`] instead: a DTLS 1.3 cookie
+    /// commits to the whole ClientHello, and a HelloVerifyRequest would push a client that
+    /// offers both versions into a 1.2 handshake our downgrade sentinel then makes it refuse.
+    /// Given such a config, this therefore admits every ClientHello's first fragment without a
+    /// cookie: the `Connection` runs the cookie exchange itself (HelloRetryRequest or
+    /// HelloVerifyRequest), so handshakes work, but state is allocated before the peer's
+    /// address is proven.
     pub fn prefilter(&self, now: u64, peer: &[u8], datagram: &[u8], out: &mut [u8]) -> Verdict {
         // Only the first record matters: a ClientHello's first fragment opens the datagram.
         let Some((hdr, body, _)) = Records::new(datagram).next() else {
@@ -189,7 +193,10 @@ impl ServerFrontDoor {
         let Some(prefix) = ClientHelloPrefix::read(frag) else {
             return Verdict::Drop;
         };
-        if !self.cfg.cookie_exchange || verify_cookie(&self.cfg, now, peer, &prefix) {
+        if !self.cfg.cookie_exchange
+            || self.cfg.versions.contains(&ProtocolVersion::Dtls13)
+            || verify_cookie(&self.cfg, now, peer, &prefix)
+        {
             return Verdict::Accept;
         }
         let cookie = make_cookie(&self.cfg, now, peer, &prefix);

@@ -628,3 +628,49 @@ fn genuine_client_completes_during_the_flood() {
         assert!(lo + 1 >= entries / (frags - 1).max(1) / 2, "threshold {lo}");
     }
 }
+
+/// `prefilter` (the 1.2 front door) given a config with both versions: it admits the
+/// ClientHello without a HelloVerifyRequest, the Connection runs the cookie exchange, and a
+/// client offering both versions completes in 1.3. (A HelloVerifyRequest here would lead the
+/// client into a 1.2 handshake whose downgrade sentinel it must refuse.)
+#[test]
+fn prefilter_with_a_dual_version_config_lets_the_connection_decide() {
+    use dtls_proto::{
+        Certificate, Config, Connection, PeerVerification, ProtocolVersion, Role, ServerFrontDoor,
+        Verdict,
+    };
+    let cfg = || {
+        Config::builder()
+            .certificate(Certificate::generate("p").unwrap())
+            .peer_verification(PeerVerification::DangerousAcceptAny)
+            .versions(&[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13])
+            .build()
+            .unwrap()
+    };
+    let scfg = cfg();
+    let door = ServerFrontDoor::new(scfg.clone());
+    let mut client = Connection::new(cfg(), Role::Client, None, 0).unwrap();
+    let mut buf = vec![0u8; 1500];
+    let mut out = vec![0u8; 1500];
+    let n = client.poll_transmit(0, &mut buf).unwrap().unwrap();
+    assert_eq!(
+        door.prefilter(0, b"peer", &buf[..n], &mut out),
+        Verdict::Accept
+    );
+    let mut server = Connection::new(scfg, Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"peer");
+    server.handle_datagram(0, &buf[..n]).unwrap();
+    for _ in 0..10 {
+        while let Some(n) = server.poll_transmit(0, &mut buf).unwrap() {
+            client.handle_datagram(0, &buf[..n]).unwrap();
+        }
+        while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+            server.handle_datagram(0, &buf[..n]).unwrap();
+        }
+    }
+    assert!(client.is_connected() && server.is_connected());
+    assert_eq!(
+        client.negotiated().unwrap().version,
+        ProtocolVersion::Dtls13
+    );
+}
