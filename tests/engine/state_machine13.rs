@@ -923,3 +923,31 @@ fn open_in_place_refuses_application_data_in_the_handshake_epoch() {
     assert_eq!(e.alert(), Some(A::UnexpectedMessage));
     assert!(sut.conn.is_closed());
 }
+
+/// A forged plaintext ClientHello2 with the message_seq the server expects next (1, after its
+/// HelloRetryRequest) and a body that does not parse, before the genuine one: unauthenticated
+/// (anyone who knows the client's address can send it), so it is dropped and its message_seq
+/// freed for the genuine ClientHello2 (DESIGN.md; the 1.2 client drops a garbage ServerHello
+/// the same way, `forged_garbage_server_hello_does_not_end_the_handshake`).
+#[test]
+fn server_forged_garbage_client_hello2_is_dropped() {
+    let scert = cert("dtls-server");
+    let mut sut = Sut::server(server_config13(&scert, |b| b));
+    let mut c = HostileClient13::new(0xc1);
+    let ch = c.client_hello();
+    sut.exchange(&mut c.peer, &ch);
+    c.read_server_flight();
+    assert!(c.hrr_seen);
+    let garbage = vec![0xee; 60];
+    let forged = c.peer.hs_custom(H::ClientHello, 1, &garbage, 0, false);
+    sut.exchange(&mut c.peer, &forged);
+    assert_no_state_change(&sut, &c.peer);
+    assert!(sut.conn.stats().dropped.unexpected >= 1, "counted");
+    let ch2 = c.client_hello();
+    sut.exchange(&mut c.peer, &ch2);
+    c.read_server_flight();
+    assert!(c.server_finished, "the genuine ClientHello2 is answered");
+    let fin = c.finished();
+    sut.exchange(&mut c.peer, &fin);
+    assert!(sut.connected(), "{:?}", sut.error);
+}
