@@ -951,3 +951,36 @@ fn server_forged_garbage_client_hello2_is_dropped() {
     sut.exchange(&mut c.peer, &fin);
     assert!(sut.connected(), "{:?}", sut.error);
 }
+
+/// RFC 8446 §6.2: every error alert "MUST be treated as error alerts when received regardless
+/// of the AlertLevel", so an authenticated *warning*-level handshake_failure ends a 1.3
+/// association; user_canceled (§6.1, a closure alert) does not.
+#[test]
+fn server_authenticated_warning_level_error_alert_is_fatal() {
+    let (mut sut, mut c) = connected_server();
+    let d = c
+        .peer
+        .alert(AlertLevel::Warning, A::UserCanceled, EPOCH_APP);
+    sut.exchange(&mut c.peer, &d);
+    assert!(sut.error.is_none(), "user_canceled is not an error");
+    let d = c
+        .peer
+        .alert(AlertLevel::Warning, A::HandshakeFailure, EPOCH_APP);
+    sut.exchange(&mut c.peer, &d);
+    assert_eq!(sut.error, Some(Error::AlertReceived(A::HandshakeFailure)));
+    assert!(sut.conn.is_closed());
+}
+
+/// The same during the handshake, at our client, in epoch 2.
+#[test]
+fn client_authenticated_warning_level_error_alert_is_fatal() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let d = s
+        .peer
+        .alert(AlertLevel::Warning, A::BadCertificate, EPOCH_HS);
+    sut.exchange(&mut s.peer, &d);
+    assert_eq!(sut.error, Some(Error::AlertReceived(A::BadCertificate)));
+    let fl = s.encrypted_flight(false);
+    let _ = sut.deliver(&fl);
+    assert!(!sut.connected());
+}
