@@ -984,3 +984,46 @@ fn client_authenticated_warning_level_error_alert_is_fatal() {
     let _ = sut.deliver(&fl);
     assert!(!sut.connected());
 }
+
+/// Ten KeyUpdates in a row from the client (RFC 9147 §8), each followed by data under the new
+/// keys: the epoch's two header bits wrap (epoch 4 reads as 0, 5 as 1, ...) and every record
+/// still opens under the right keys; each KeyUpdate is acknowledged; old epochs' forgeries and
+/// replays are dropped.
+#[test]
+fn server_follows_repeated_key_updates_across_epoch_bit_wraps() {
+    let (mut sut, mut c) = connected_server();
+    let (mut secret, _) = c.app.clone().expect("app keys");
+    let mut epoch = EPOCH_APP;
+    let mut replays = Vec::new();
+    for i in 0..10 {
+        let ku = c
+            .peer
+            .key_update(epoch, KeyUpdateRequest::UpdateNotRequested);
+        sut.exchange(&mut c.peer, &ku);
+        // Its record: the first of epoch 3, then the second of each later epoch (after the
+        // data record below).
+        let seq = u64::from(i != 0);
+        assert!(
+            c.peer.acked().contains(&(epoch, seq)),
+            "KeyUpdate {i} acknowledged: {:?}",
+            c.peer.acked()
+        );
+        secret = next_secret(&secret);
+        epoch += 1;
+        c.peer.install_write(epoch, &secret);
+        let msg = format!("epoch {epoch}");
+        let d = c.peer.app_data(epoch, msg.as_bytes());
+        sut.exchange(&mut c.peer, &d);
+        assert_eq!(drain_app(&mut sut), vec![msg.into_bytes()], "epoch {epoch}");
+        replays.push(d);
+    }
+    assert_eq!(epoch, EPOCH_APP + 10);
+    for d in &replays {
+        sut.exchange(&mut c.peer, d);
+    }
+    assert!(
+        drain_app(&mut sut).is_empty(),
+        "replays and old epochs are dropped"
+    );
+    assert!(sut.error.is_none(), "{:?}", sut.error);
+}
