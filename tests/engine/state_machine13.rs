@@ -1027,3 +1027,30 @@ fn server_follows_repeated_key_updates_across_epoch_bit_wraps() {
     );
     assert!(sut.error.is_none(), "{:?}", sut.error);
 }
+
+/// The server's ACK of the client's last flight was lost: the client retransmits its Finished
+/// (a new record number, RFC 9147 §5.8.1) and the server acknowledges that record again, so
+/// the client can stop (§7.1); the retransmission changes nothing else.
+#[test]
+fn server_acknowledges_a_retransmitted_client_finished() {
+    let (mut sut, mut c) = connected_server();
+    let acked_before = c.peer.acked();
+    // The client's Finished again: its body is the end of the transcript (4-byte header and
+    // a SHA-256 verify_data), its message_seq the last one used.
+    let t = c.peer.transcript.clone();
+    let body = t[t.len() - 32..].to_vec();
+    let seq = c.peer.next_msg_seq - 1;
+    let d = c.peer.hs_custom(H::Finished, seq, &body, EPOCH_HS, false);
+    sut.exchange(&mut c.peer, &d);
+    let new: Vec<_> = c
+        .peer
+        .acked()
+        .into_iter()
+        .filter(|r| !acked_before.contains(r))
+        .collect();
+    assert!(
+        !new.is_empty() && new.iter().all(|(e, _)| *e == EPOCH_HS),
+        "a new ACK of the retransmitted record: {new:?} (before {acked_before:?})"
+    );
+    assert!(sut.error.is_none() && sut.conn.is_connected());
+}
