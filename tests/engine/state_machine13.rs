@@ -1054,3 +1054,87 @@ fn server_acknowledges_a_retransmitted_client_finished() {
     );
     assert!(sut.error.is_none() && sut.conn.is_connected());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Authentication failures in the server's flight: the alerts RFC 8446 §4.4 names.
+
+/// An empty server Certificate: RFC 8446 §4.4.2.4 "If the server supplies an empty Certificate
+/// message, the client MUST abort the handshake with a "decode_error" alert."
+#[test]
+fn client_empty_server_certificate_is_a_decode_error() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    let mut body = Vec::new();
+    dtls_proto::msgs::handshake13::Certificate13::encode_chain(&[], &[], &mut body);
+    d.extend(s.peer.hs(H::Certificate, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecodeError);
+}
+
+/// A CertificateVerify whose signature does not verify: decrypt_error (RFC 8446 §4.4.3).
+#[test]
+fn client_bad_certificate_verify_signature() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    let mut body = certificate_verify_body(&s.cert, dtls_proto::Role::Server, &s.peer.th());
+    let n = body.len();
+    body[n - 5] ^= 0x40;
+    d.extend(s.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+}
+
+/// A CertificateVerify signed over another transcript (here: as the client would sign, the
+/// other context string of RFC 8446 §4.4.3): decrypt_error.
+#[test]
+fn client_certificate_verify_with_the_client_context_string() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    let body = certificate_verify_body(&s.cert, dtls_proto::Role::Client, &s.peer.th());
+    d.extend(s.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+}
+
+/// A Finished that does not verify: decrypt_error (RFC 8446 §4.4.4).
+#[test]
+fn client_bad_server_finished() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    d.extend(s.certificate_verify());
+    d.extend(s.peer.hs(H::Finished, &[0x5a; 32], EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+    assert!(s.peer.received(H::Finished).is_empty());
+}
+
+/// A client Finished that does not verify, at our server: decrypt_error.
+#[test]
+fn server_bad_client_finished() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    let d = c.peer.hs(H::Finished, &[0x5a; 32], EPOCH_HS);
+    sut.exchange(&mut c.peer, &d);
+    assert_fatal13(&sut, &c.peer, A::DecryptError);
+}
+
+/// EncryptedExtensions carrying key_share, which belongs to the hellos only: RFC 8446 §4.2 "If
+/// an implementation receives an extension which it recognizes and which is not specified for
+/// the message in which it appears, it MUST abort the handshake with an "illegal_parameter"
+/// alert."
+#[test]
+fn client_encrypted_extensions_with_a_hello_extension() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut e = dtls_proto::msgs::extensions::Extensions::default();
+    dtls_proto::msgs::extensions13::push(
+        &mut e,
+        &dtls_proto::msgs::extensions13::SupportedVersionsServer(ProtocolVersion::Dtls13),
+    );
+    let mut body = Vec::new();
+    dtls_proto::msgs::handshake13::EncryptedExtensions { extensions: e }.encode(&mut body);
+    let d = s.peer.hs(H::EncryptedExtensions, &body, EPOCH_HS);
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
