@@ -18,6 +18,17 @@
 //!   whose keys we do not hold yet, plaintext alerts, ACKs naming records never sent) is
 //!   dropped and counted, or held until its keys exist, and changes no state: the genuine
 //!   handshake then completes (DESIGN.md "forged input is the normal case").
+//!
+//! Engine deviations these found, fixed with them and kept as regression tests:
+//! `client_server_hello_changes_suite_after_hrr` (RFC 8446 §4.1.4),
+//! `client_downgrade_sentinel_in_a_dtls12_server_hello` (the DTLS 1.0 sentinel, §4.1.3),
+//! `*_application_data_in_the_handshake_epoch*` and
+//! `open_in_place_refuses_application_data_in_the_handshake_epoch` (data under handshake keys
+//! reached the application), `server_forged_garbage_client_hello2_is_dropped` (a forged
+//! plaintext ClientHello ended the handshake), `*_authenticated_warning_level_error_alert_is_fatal`
+//! (§6.2) and `client_empty_server_certificate_is_a_decode_error` (§4.4.2.4). Two races the
+//! protocol leaves open (a forged HelloRetryRequest or ClientHello1 that beats the genuine one)
+//! are ignored tests in `tests/flood.rs`.
 
 use crate::common::hostile::{self, Sut};
 use crate::common::hostile13::*;
