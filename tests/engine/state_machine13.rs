@@ -32,6 +32,7 @@
 
 use crate::common::hostile::{self, Sut};
 use crate::common::hostile13::*;
+use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::enums::{
     AlertDescription as A, AlertLevel, CipherSuite, ContentType, HandshakeType as H,
     KeyUpdateRequest, ProtocolVersion,
@@ -1148,4 +1149,52 @@ fn client_encrypted_extensions_with_a_hello_extension() {
     let d = s.peer.hs(H::EncryptedExtensions, &body, EPOCH_HS);
     sut.exchange(&mut s.peer, &d);
     assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
+
+/// A forged plaintext fragment that claims the message_seq of the next protected message (a
+/// partial "Finished" of another length) is held by reassembly at most until the genuine,
+/// authenticated message arrives, which replaces it: the forger cannot block the slot.
+#[test]
+fn server_forged_plaintext_fragment_in_the_next_slot_does_not_block_it() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    let next = c.peer.next_msg_seq;
+    let mut frag = Vec::new();
+    dtls_proto::msgs::handshake::HandshakeHeader {
+        msg_type: H::Finished,
+        length: 500,
+        msg_seq: next,
+        frag_off: 0,
+        frag_len: 10,
+    }
+    .encode(&mut frag);
+    frag.extend_from_slice(&[0x11; 10]);
+    let d = c.peer.record(ContentType::Handshake, 0, &frag);
+    sut.exchange(&mut c.peer, &d);
+    assert_no_state_change(&sut, &c.peer);
+    let fin = c.finished();
+    sut.exchange(&mut c.peer, &fin);
+    assert!(sut.connected(), "{:?}", sut.error);
+}
+
+/// The same at our client, in the EncryptedExtensions slot.
+#[test]
+fn client_forged_plaintext_fragment_in_the_next_slot_does_not_block_it() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let next = s.peer.next_msg_seq;
+    let mut frag = Vec::new();
+    dtls_proto::msgs::handshake::HandshakeHeader {
+        msg_type: H::EncryptedExtensions,
+        length: 900,
+        msg_seq: next,
+        frag_off: 100,
+        frag_len: 10,
+    }
+    .encode(&mut frag);
+    frag.extend_from_slice(&[0x22; 10]);
+    let d = s.peer.record(ContentType::Handshake, 0, &frag);
+    sut.exchange(&mut s.peer, &d);
+    assert_no_state_change(&sut, &s.peer);
+    let fl = s.encrypted_flight(false);
+    sut.exchange(&mut s.peer, &fl);
+    assert!(sut.connected(), "{:?}", sut.error);
 }
