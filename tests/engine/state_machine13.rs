@@ -1198,3 +1198,40 @@ fn client_forged_plaintext_fragment_in_the_next_slot_does_not_block_it() {
     sut.exchange(&mut s.peer, &fl);
     assert!(sut.connected(), "{:?}", sut.error);
 }
+
+/// A client Certificate nobody asked for (no CertificateRequest): out of order
+/// (RFC 8446 §4.4.2: the client sends one only in response to a CertificateRequest).
+#[test]
+fn server_unsolicited_client_certificate() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    assert!(!c.cert_requested);
+    let ccert = cert("dtls-client");
+    let mut d = c.certificate(ccert.chain());
+    d.extend(c.certificate_verify(&ccert));
+    d.extend(c.finished());
+    sut.exchange(&mut c.peer, &d);
+    assert_fatal13(&sut, &c.peer, A::UnexpectedMessage);
+}
+
+/// A client CertificateVerify in a scheme the server did not offer: illegal_parameter
+/// (RFC 8446 §4.4.3). And one in rsa_pkcs1_sha256, which the server lists (for certificate
+/// signatures) but TLS 1.3 forbids in CertificateVerify (§4.2.3 "RSA signatures MUST use an
+/// RSASSA-PSS algorithm"): refused (the verifier has no PKCS#1 for 1.3), decrypt_error.
+#[test]
+fn server_client_certificate_verify_in_a_scheme_not_offered() {
+    for (scheme, alert) in [(0xfefe, A::IllegalParameter), (0x0401, A::DecryptError)] {
+        let (mut sut, mut c) = server_requiring_cert();
+        let ccert = cert("dtls-client");
+        let mut d = c.certificate(ccert.chain());
+        let mut body = Vec::new();
+        dtls_proto::msgs::handshake::DigitallySigned {
+            scheme,
+            signature: vec![0x33; 64],
+        }
+        .encode(&mut body);
+        d.extend(c.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+        d.extend(c.finished());
+        sut.exchange(&mut c.peer, &d);
+        assert_fatal13(&sut, &c.peer, alert);
+    }
+}
