@@ -1235,3 +1235,40 @@ fn server_client_certificate_verify_in_a_scheme_not_offered() {
         assert_fatal13(&sut, &c.peer, alert);
     }
 }
+
+/// A HelloRetryRequest with only a cookie (no group): the client repeats its share, echoes
+/// the cookie, and completes over the message_hash transcript (RFC 8446 §4.4.1).
+#[test]
+fn baseline_client_completes_after_a_cookie_only_hello_retry_request() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(None, Some(b"only a cookie"));
+    sut.exchange(&mut s.peer, &hrr);
+    s.read_client_hello();
+    assert!(s.client_share(GROUP13).is_some());
+    let sh = s.server_hello();
+    sut.exchange(&mut s.peer, &sh);
+    let fl = s.encrypted_flight(false);
+    sut.exchange(&mut s.peer, &fl);
+    assert!(sut.connected(), "{:?}", sut.error);
+    assert!(s.read_client_flight());
+}
+
+/// A HelloRetryRequest for a group the client never listed in supported_groups (RFC 8446
+/// §4.1.4: illegal_parameter).
+#[test]
+fn client_hello_retry_request_for_a_group_not_offered() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(Some(dtls_proto::NamedGroup::Secp384r1), None);
+    sut.exchange(&mut s.peer, &hrr);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
+
+/// A HelloRetryRequest that would change nothing (no group, no cookie): illegal_parameter
+/// (RFC 8446 §4.1.4).
+#[test]
+fn client_hello_retry_request_that_changes_nothing() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(None, None);
+    sut.exchange(&mut s.peer, &hrr);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
