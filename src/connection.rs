@@ -343,13 +343,29 @@ impl Connection {
                     _ => Ok(()),
                 }
             }
-            ContentType::Alert => self.handle_alert(epoch, &plain),
+            ContentType::Alert => self.handle_alert13(epoch, &plain),
             ContentType::Handshake => self.handshake13(now, epoch, seq, &plain),
             _ => {
                 self.common.stats.dropped.unexpected += 1;
                 Ok(())
             }
         }
+    }
+
+    /// A protected DTLS 1.3 alert. RFC 8446 §6.2: error alerts "MUST be treated as error
+    /// alerts when received regardless of the AlertLevel"; only the closure alerts
+    /// (close_notify, user_canceled, §6.1) may come as warnings.
+    fn handle_alert13(&mut self, epoch: Epoch, payload: &[u8]) -> Result<(), Error> {
+        if let Some(a) = Alert::from_bytes(payload) {
+            let closure = matches!(
+                a.description,
+                AlertDescription::CloseNotify | AlertDescription::UserCanceled
+            );
+            if epoch > 0 && !closure {
+                return Err(Error::AlertReceived(a.description));
+            }
+        }
+        self.handle_alert(epoch, payload)
     }
 
     /// Handshake records for the 1.3 machine, and the hand-over to 1.2 when a hybrid
@@ -924,7 +940,7 @@ impl Connection {
                     _ => Ok(()),
                 }
             }
-            ContentType::Alert => self.handle_alert(epoch, &plain),
+            ContentType::Alert => self.handle_alert13(epoch, &plain),
             ContentType::Handshake => self.handshake13(now, epoch, seq, &plain),
             _ => {
                 self.common.stats.dropped.unexpected += 1;

@@ -299,10 +299,14 @@ impl Dtls13 {
             let fit = match &self.state {
                 State::Client(s) => client::precheck(s, &msg),
                 State::Server(ServerState::AwaitClientHello) => {
-                    if HandshakeType::from(msg.msg_type) == HandshakeType::ClientHello {
-                        Ok(())
-                    } else {
+                    if HandshakeType::from(msg.msg_type) != HandshakeType::ClientHello {
                         Err(Error::unexpected("handshake message out of order"))
+                    } else if crate::msgs::handshake::ClientHello::decode(&msg.body).is_err() {
+                        // A body that does not even parse cannot be the client's: a forger
+                        // who guessed message_seq must not end the handshake with it.
+                        Err(Error::decode("malformed ClientHello"))
+                    } else {
+                        Ok(())
                     }
                 }
                 _ => Err(Error::unexpected(

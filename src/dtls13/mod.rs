@@ -259,10 +259,13 @@ pub(crate) fn take_certificate(
     let chain: Vec<Vec<u8>> = cert.entries.into_iter().map(|e| e.cert_data).collect();
     if chain.is_empty() {
         if required {
-            return Err(Error::misbehaved(
-                AlertDescription::CertificateRequired,
-                "peer sent no certificate",
-            ));
+            // RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error; a server that
+            // requires one refuses an empty client Certificate with certificate_required.
+            let alert = match common.role {
+                Role::Client => AlertDescription::DecodeError,
+                Role::Server => AlertDescription::CertificateRequired,
+            };
+            return Err(Error::misbehaved(alert, "peer sent no certificate"));
         }
     } else {
         common.verify_peer_chain(&chain)?;

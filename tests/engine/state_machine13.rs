@@ -18,9 +18,21 @@
 //!   whose keys we do not hold yet, plaintext alerts, ACKs naming records never sent) is
 //!   dropped and counted, or held until its keys exist, and changes no state: the genuine
 //!   handshake then completes (DESIGN.md "forged input is the normal case").
+//!
+//! Engine deviations these found, fixed with them and kept as regression tests:
+//! `client_server_hello_changes_suite_after_hrr` (RFC 8446 §4.1.4),
+//! `client_downgrade_sentinel_in_a_dtls12_server_hello` (the DTLS 1.0 sentinel, §4.1.3),
+//! `*_application_data_in_the_handshake_epoch*` and
+//! `open_in_place_refuses_application_data_in_the_handshake_epoch` (data under handshake keys
+//! reached the application), `server_forged_garbage_client_hello2_is_dropped` (a forged
+//! plaintext ClientHello ended the handshake), `*_authenticated_warning_level_error_alert_is_fatal`
+//! (§6.2) and `client_empty_server_certificate_is_a_decode_error` (§4.4.2.4). Two races the
+//! protocol leaves open (a forged HelloRetryRequest or ClientHello1 that beats the genuine one)
+//! are ignored tests in `tests/flood.rs`.
 
 use crate::common::hostile::{self, Sut};
 use crate::common::hostile13::*;
+use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::enums::{
     AlertDescription as A, AlertLevel, CipherSuite, ContentType, HandshakeType as H,
     KeyUpdateRequest, ProtocolVersion,
@@ -922,4 +934,341 @@ fn open_in_place_refuses_application_data_in_the_handshake_epoch() {
     let e = r.expect_err("data under handshake keys is fatal");
     assert_eq!(e.alert(), Some(A::UnexpectedMessage));
     assert!(sut.conn.is_closed());
+}
+
+/// A forged plaintext ClientHello2 with the message_seq the server expects next (1, after its
+/// HelloRetryRequest) and a body that does not parse, before the genuine one: unauthenticated
+/// (anyone who knows the client's address can send it), so it is dropped and its message_seq
+/// freed for the genuine ClientHello2 (DESIGN.md; the 1.2 client drops a garbage ServerHello
+/// the same way, `forged_garbage_server_hello_does_not_end_the_handshake`).
+#[test]
+fn server_forged_garbage_client_hello2_is_dropped() {
+    let scert = cert("dtls-server");
+    let mut sut = Sut::server(server_config13(&scert, |b| b));
+    let mut c = HostileClient13::new(0xc1);
+    let ch = c.client_hello();
+    sut.exchange(&mut c.peer, &ch);
+    c.read_server_flight();
+    assert!(c.hrr_seen);
+    let garbage = vec![0xee; 60];
+    let forged = c.peer.hs_custom(H::ClientHello, 1, &garbage, 0, false);
+    sut.exchange(&mut c.peer, &forged);
+    assert_no_state_change(&sut, &c.peer);
+    assert!(sut.conn.stats().dropped.unexpected >= 1, "counted");
+    let ch2 = c.client_hello();
+    sut.exchange(&mut c.peer, &ch2);
+    c.read_server_flight();
+    assert!(c.server_finished, "the genuine ClientHello2 is answered");
+    let fin = c.finished();
+    sut.exchange(&mut c.peer, &fin);
+    assert!(sut.connected(), "{:?}", sut.error);
+}
+
+/// RFC 8446 §6.2: every error alert "MUST be treated as error alerts when received regardless
+/// of the AlertLevel", so an authenticated *warning*-level handshake_failure ends a 1.3
+/// association; user_canceled (§6.1, a closure alert) does not.
+#[test]
+fn server_authenticated_warning_level_error_alert_is_fatal() {
+    let (mut sut, mut c) = connected_server();
+    let d = c
+        .peer
+        .alert(AlertLevel::Warning, A::UserCanceled, EPOCH_APP);
+    sut.exchange(&mut c.peer, &d);
+    assert!(sut.error.is_none(), "user_canceled is not an error");
+    let d = c
+        .peer
+        .alert(AlertLevel::Warning, A::HandshakeFailure, EPOCH_APP);
+    sut.exchange(&mut c.peer, &d);
+    assert_eq!(sut.error, Some(Error::AlertReceived(A::HandshakeFailure)));
+    assert!(sut.conn.is_closed());
+}
+
+/// The same during the handshake, at our client, in epoch 2.
+#[test]
+fn client_authenticated_warning_level_error_alert_is_fatal() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let d = s
+        .peer
+        .alert(AlertLevel::Warning, A::BadCertificate, EPOCH_HS);
+    sut.exchange(&mut s.peer, &d);
+    assert_eq!(sut.error, Some(Error::AlertReceived(A::BadCertificate)));
+    let fl = s.encrypted_flight(false);
+    let _ = sut.deliver(&fl);
+    assert!(!sut.connected());
+}
+
+/// Ten KeyUpdates in a row from the client (RFC 9147 §8), each followed by data under the new
+/// keys: the epoch's two header bits wrap (epoch 4 reads as 0, 5 as 1, ...) and every record
+/// still opens under the right keys; each KeyUpdate is acknowledged; old epochs' forgeries and
+/// replays are dropped.
+#[test]
+fn server_follows_repeated_key_updates_across_epoch_bit_wraps() {
+    let (mut sut, mut c) = connected_server();
+    let (mut secret, _) = c.app.clone().expect("app keys");
+    let mut epoch = EPOCH_APP;
+    let mut replays = Vec::new();
+    for i in 0..10 {
+        let ku = c
+            .peer
+            .key_update(epoch, KeyUpdateRequest::UpdateNotRequested);
+        sut.exchange(&mut c.peer, &ku);
+        // Its record: the first of epoch 3, then the second of each later epoch (after the
+        // data record below).
+        let seq = u64::from(i != 0);
+        assert!(
+            c.peer.acked().contains(&(epoch, seq)),
+            "KeyUpdate {i} acknowledged: {:?}",
+            c.peer.acked()
+        );
+        secret = next_secret(&secret);
+        epoch += 1;
+        c.peer.install_write(epoch, &secret);
+        let msg = format!("epoch {epoch}");
+        let d = c.peer.app_data(epoch, msg.as_bytes());
+        sut.exchange(&mut c.peer, &d);
+        assert_eq!(drain_app(&mut sut), vec![msg.into_bytes()], "epoch {epoch}");
+        replays.push(d);
+    }
+    assert_eq!(epoch, EPOCH_APP + 10);
+    for d in &replays {
+        sut.exchange(&mut c.peer, d);
+    }
+    assert!(
+        drain_app(&mut sut).is_empty(),
+        "replays and old epochs are dropped"
+    );
+    assert!(sut.error.is_none(), "{:?}", sut.error);
+}
+
+/// The server's ACK of the client's last flight was lost: the client retransmits its Finished
+/// (a new record number, RFC 9147 §5.8.1) and the server acknowledges that record again, so
+/// the client can stop (§7.1); the retransmission changes nothing else.
+#[test]
+fn server_acknowledges_a_retransmitted_client_finished() {
+    let (mut sut, mut c) = connected_server();
+    let acked_before = c.peer.acked();
+    // The client's Finished again: its body is the end of the transcript (4-byte header and
+    // a SHA-256 verify_data), its message_seq the last one used.
+    let t = c.peer.transcript.clone();
+    let body = t[t.len() - 32..].to_vec();
+    let seq = c.peer.next_msg_seq - 1;
+    let d = c.peer.hs_custom(H::Finished, seq, &body, EPOCH_HS, false);
+    sut.exchange(&mut c.peer, &d);
+    let new: Vec<_> = c
+        .peer
+        .acked()
+        .into_iter()
+        .filter(|r| !acked_before.contains(r))
+        .collect();
+    assert!(
+        !new.is_empty() && new.iter().all(|(e, _)| *e == EPOCH_HS),
+        "a new ACK of the retransmitted record: {new:?} (before {acked_before:?})"
+    );
+    assert!(sut.error.is_none() && sut.conn.is_connected());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication failures in the server's flight: the alerts RFC 8446 §4.4 names.
+
+/// An empty server Certificate: RFC 8446 §4.4.2.4 "If the server supplies an empty Certificate
+/// message, the client MUST abort the handshake with a "decode_error" alert."
+#[test]
+fn client_empty_server_certificate_is_a_decode_error() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    let mut body = Vec::new();
+    dtls_proto::msgs::handshake13::Certificate13::encode_chain(&[], &[], &mut body);
+    d.extend(s.peer.hs(H::Certificate, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecodeError);
+}
+
+/// A CertificateVerify whose signature does not verify: decrypt_error (RFC 8446 §4.4.3).
+#[test]
+fn client_bad_certificate_verify_signature() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    let mut body = certificate_verify_body(&s.cert, dtls_proto::Role::Server, &s.peer.th());
+    let n = body.len();
+    body[n - 5] ^= 0x40;
+    d.extend(s.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+}
+
+/// A CertificateVerify signed over another transcript (here: as the client would sign, the
+/// other context string of RFC 8446 §4.4.3): decrypt_error.
+#[test]
+fn client_certificate_verify_with_the_client_context_string() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    let body = certificate_verify_body(&s.cert, dtls_proto::Role::Client, &s.peer.th());
+    d.extend(s.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+}
+
+/// A Finished that does not verify: decrypt_error (RFC 8446 §4.4.4).
+#[test]
+fn client_bad_server_finished() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut d = s.encrypted_extensions();
+    d.extend(s.certificate());
+    d.extend(s.certificate_verify());
+    d.extend(s.peer.hs(H::Finished, &[0x5a; 32], EPOCH_HS));
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::DecryptError);
+    assert!(s.peer.received(H::Finished).is_empty());
+}
+
+/// A client Finished that does not verify, at our server: decrypt_error.
+#[test]
+fn server_bad_client_finished() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    let d = c.peer.hs(H::Finished, &[0x5a; 32], EPOCH_HS);
+    sut.exchange(&mut c.peer, &d);
+    assert_fatal13(&sut, &c.peer, A::DecryptError);
+}
+
+/// EncryptedExtensions carrying key_share, which belongs to the hellos only: RFC 8446 §4.2 "If
+/// an implementation receives an extension which it recognizes and which is not specified for
+/// the message in which it appears, it MUST abort the handshake with an "illegal_parameter"
+/// alert."
+#[test]
+fn client_encrypted_extensions_with_a_hello_extension() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let mut e = dtls_proto::msgs::extensions::Extensions::default();
+    dtls_proto::msgs::extensions13::push(
+        &mut e,
+        &dtls_proto::msgs::extensions13::SupportedVersionsServer(ProtocolVersion::Dtls13),
+    );
+    let mut body = Vec::new();
+    dtls_proto::msgs::handshake13::EncryptedExtensions { extensions: e }.encode(&mut body);
+    let d = s.peer.hs(H::EncryptedExtensions, &body, EPOCH_HS);
+    sut.exchange(&mut s.peer, &d);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
+
+/// A forged plaintext fragment that claims the message_seq of the next protected message (a
+/// partial "Finished" of another length) is held by reassembly at most until the genuine,
+/// authenticated message arrives, which replaces it: the forger cannot block the slot.
+#[test]
+fn server_forged_plaintext_fragment_in_the_next_slot_does_not_block_it() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    let next = c.peer.next_msg_seq;
+    let mut frag = Vec::new();
+    dtls_proto::msgs::handshake::HandshakeHeader {
+        msg_type: H::Finished,
+        length: 500,
+        msg_seq: next,
+        frag_off: 0,
+        frag_len: 10,
+    }
+    .encode(&mut frag);
+    frag.extend_from_slice(&[0x11; 10]);
+    let d = c.peer.record(ContentType::Handshake, 0, &frag);
+    sut.exchange(&mut c.peer, &d);
+    assert_no_state_change(&sut, &c.peer);
+    let fin = c.finished();
+    sut.exchange(&mut c.peer, &fin);
+    assert!(sut.connected(), "{:?}", sut.error);
+}
+
+/// The same at our client, in the EncryptedExtensions slot.
+#[test]
+fn client_forged_plaintext_fragment_in_the_next_slot_does_not_block_it() {
+    let (mut sut, mut s) = client_after_server_hello();
+    let next = s.peer.next_msg_seq;
+    let mut frag = Vec::new();
+    dtls_proto::msgs::handshake::HandshakeHeader {
+        msg_type: H::EncryptedExtensions,
+        length: 900,
+        msg_seq: next,
+        frag_off: 100,
+        frag_len: 10,
+    }
+    .encode(&mut frag);
+    frag.extend_from_slice(&[0x22; 10]);
+    let d = s.peer.record(ContentType::Handshake, 0, &frag);
+    sut.exchange(&mut s.peer, &d);
+    assert_no_state_change(&sut, &s.peer);
+    let fl = s.encrypted_flight(false);
+    sut.exchange(&mut s.peer, &fl);
+    assert!(sut.connected(), "{:?}", sut.error);
+}
+
+/// A client Certificate nobody asked for (no CertificateRequest): out of order
+/// (RFC 8446 §4.4.2: the client sends one only in response to a CertificateRequest).
+#[test]
+fn server_unsolicited_client_certificate() {
+    let (mut sut, mut c) = server_after_flight(|b| b);
+    assert!(!c.cert_requested);
+    let ccert = cert("dtls-client");
+    let mut d = c.certificate(ccert.chain());
+    d.extend(c.certificate_verify(&ccert));
+    d.extend(c.finished());
+    sut.exchange(&mut c.peer, &d);
+    assert_fatal13(&sut, &c.peer, A::UnexpectedMessage);
+}
+
+/// A client CertificateVerify in a scheme the server did not offer: illegal_parameter
+/// (RFC 8446 §4.4.3). And one in rsa_pkcs1_sha256, which the server lists (for certificate
+/// signatures) but TLS 1.3 forbids in CertificateVerify (§4.2.3 "RSA signatures MUST use an
+/// RSASSA-PSS algorithm"): refused (the verifier has no PKCS#1 for 1.3), decrypt_error.
+#[test]
+fn server_client_certificate_verify_in_a_scheme_not_offered() {
+    for (scheme, alert) in [(0xfefe, A::IllegalParameter), (0x0401, A::DecryptError)] {
+        let (mut sut, mut c) = server_requiring_cert();
+        let ccert = cert("dtls-client");
+        let mut d = c.certificate(ccert.chain());
+        let mut body = Vec::new();
+        dtls_proto::msgs::handshake::DigitallySigned {
+            scheme,
+            signature: vec![0x33; 64],
+        }
+        .encode(&mut body);
+        d.extend(c.peer.hs(H::CertificateVerify, &body, EPOCH_HS));
+        d.extend(c.finished());
+        sut.exchange(&mut c.peer, &d);
+        assert_fatal13(&sut, &c.peer, alert);
+    }
+}
+
+/// A HelloRetryRequest with only a cookie (no group): the client repeats its share, echoes
+/// the cookie, and completes over the message_hash transcript (RFC 8446 §4.4.1).
+#[test]
+fn baseline_client_completes_after_a_cookie_only_hello_retry_request() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(None, Some(b"only a cookie"));
+    sut.exchange(&mut s.peer, &hrr);
+    s.read_client_hello();
+    assert!(s.client_share(GROUP13).is_some());
+    let sh = s.server_hello();
+    sut.exchange(&mut s.peer, &sh);
+    let fl = s.encrypted_flight(false);
+    sut.exchange(&mut s.peer, &fl);
+    assert!(sut.connected(), "{:?}", sut.error);
+    assert!(s.read_client_flight());
+}
+
+/// A HelloRetryRequest for a group the client never listed in supported_groups (RFC 8446
+/// §4.1.4: illegal_parameter).
+#[test]
+fn client_hello_retry_request_for_a_group_not_offered() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(Some(dtls_proto::NamedGroup::Secp384r1), None);
+    sut.exchange(&mut s.peer, &hrr);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
+}
+
+/// A HelloRetryRequest that would change nothing (no group, no cookie): illegal_parameter
+/// (RFC 8446 §4.1.4).
+#[test]
+fn client_hello_retry_request_that_changes_nothing() {
+    let (mut sut, mut s) = client_at_hello(|b| b);
+    let hrr = s.hello_retry_request(None, None);
+    sut.exchange(&mut s.peer, &hrr);
+    assert_fatal13(&sut, &s.peer, A::IllegalParameter);
 }
