@@ -380,7 +380,7 @@ fn on_server_hello(
     common
         .records
         .install_write13(EPOCH_HANDSHAKE, cipher_from(&client_hs, suite.aead)?);
-    let offered_schemes = crate::dtls12::offered_schemes();
+    let offered_schemes = super::schemes13();
     Ok(Step::Next(ClientState::AwaitEncryptedExtensions(Box::new(
         Handshaking {
             suite,

@@ -114,6 +114,16 @@ pub(crate) fn server_respond(
     respond(g, client_share, rng).map_err(|_| Error::illegal("bad client key share"))
 }
 
+/// Signature schemes a DTLS 1.3 peer may authenticate with: ours minus RSA PKCS#1 v1.5,
+/// which 1.3 forbids in CertificateVerify (RFC 8446 §4.2.3).
+pub(crate) fn schemes13() -> Vec<u16> {
+    crate::crypto::sign::SUPPORTED_VERIFY_SCHEMES
+        .iter()
+        .filter(|s| s.allowed_in_tls13())
+        .map(|s| s.iana())
+        .collect()
+}
+
 /// Groups we can do in DTLS 1.3: the ECDHE ones and X25519MLKEM768.
 pub(crate) fn group_supported(g: NamedGroup) -> bool {
     KeyShareGroup::from_iana(g.get()).is_some()

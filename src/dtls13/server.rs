@@ -452,7 +452,7 @@ fn finish_hello(
     EncryptedExtensions { extensions: ee }.encode(&mut body);
     common.send_handshake(HandshakeType::EncryptedExtensions, body, EPOCH_HANDSHAKE);
 
-    let offered_schemes = crate::dtls12::offered_schemes();
+    let offered_schemes = super::schemes13();
     let cert_requested = common.wants_client_cert();
     if cert_requested {
         let mut cx = Extensions::default();
