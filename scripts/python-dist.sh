@@ -67,7 +67,10 @@ echo "== wheel from the sdist (manylinux2014 via zig), outside the repository"
 # so the same path keeps a rebuild warm.
 unpack="$cache/dtls-py-sdist-build"
 rm -rf "$unpack" && mkdir -p "$unpack"
-tar -xzf "$sdist" -C "$unpack"
+# --touch: the sdist stores its files with the build's fixed timestamps, which are older than
+# the last build here; cargo would then take the unpacked sources as unchanged and link a
+# stale library into the wheel (seen: a wheel without a newly added class).
+tar -xzf "$sdist" -C "$unpack" --touch
 src=$(ls -d "$unpack"/dtls_rs-*)
 (cd "$src" && PATH="$tools/bin:$PATH" CARGO_TARGET_DIR="$CARGO_TARGET_DIR/manylinux" \
   "$tools/bin/maturin" build --release --zig --compatibility manylinux2014 --out "$out" 2>&1 |
