@@ -45,8 +45,7 @@
 // Version mask bit: DTLS 1.2 (RFC 6347).
 #define DTLS_V1_2 1
 
-// Version mask bit: DTLS 1.3 (RFC 9147). Not implemented yet: a mask with only this bit is
-// refused with `DTLS_ERR_INVALID_CONFIG`; with `DTLS_V1_2` it is ignored for now.
+// Version mask bit: DTLS 1.3 (RFC 9147).
 #define DTLS_V1_3 2
 
 // Default: pinned fingerprints when the context has any, else the webpki roots.
@@ -380,9 +379,9 @@ dtls_result dtls_config_builder_new(struct dtls_config_builder **out);
 dtls_result dtls_config_builder_set_certificate(struct dtls_config_builder *b,
                                                 const struct dtls_certificate *cert);
 
-// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3`. DTLS 1.3 is not
-// implemented yet: `DTLS_V1_3` alone gives `DTLS_ERR_INVALID_CONFIG`; together with
-// `DTLS_V1_2` only 1.2 is offered. Zero or unknown bits give `DTLS_ERR_INVALID_ARGUMENT`.
+// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (the default is 1.2 only).
+// With both bits a client offers both and a server accepts either. Zero or unknown bits give
+// `DTLS_ERR_INVALID_ARGUMENT`.
 //
 // # Safety
 // `b` is a live builder.

@@ -2,9 +2,7 @@
 
 use crate::boundary::{arg_bytes, arg_mut, arg_out, arg_ref, arg_str, code, guard, guard_or};
 use crate::certificate::dtls_certificate;
-use crate::result::{
-    dtls_result, DTLS_ERR_CERTIFICATE, DTLS_ERR_INVALID_ARGUMENT, DTLS_ERR_INVALID_CONFIG, DTLS_OK,
-};
+use crate::result::{dtls_result, DTLS_ERR_CERTIFICATE, DTLS_ERR_INVALID_ARGUMENT, DTLS_OK};
 use dtls_proto::verify::RootStore;
 use dtls_proto::{
     CipherSuite, Config, ConfigBuilder, Fingerprint, PeerVerification, ProtocolVersion,
@@ -26,8 +24,7 @@ pub struct dtls_config {
 
 /// Version mask bit: DTLS 1.2 (RFC 6347).
 pub const DTLS_V1_2: u32 = 1;
-/// Version mask bit: DTLS 1.3 (RFC 9147). Not implemented yet: a mask with only this bit is
-/// refused with `DTLS_ERR_INVALID_CONFIG`; with `DTLS_V1_2` it is ignored for now.
+/// Version mask bit: DTLS 1.3 (RFC 9147).
 pub const DTLS_V1_3: u32 = 2;
 
 /// Default: pinned fingerprints when the context has any, else the webpki roots.
@@ -118,9 +115,9 @@ pub unsafe extern "C" fn dtls_config_builder_set_certificate(
     }
 }
 
-/// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3`. DTLS 1.3 is not
-/// implemented yet: `DTLS_V1_3` alone gives `DTLS_ERR_INVALID_CONFIG`; together with
-/// `DTLS_V1_2` only 1.2 is offered. Zero or unknown bits give `DTLS_ERR_INVALID_ARGUMENT`.
+/// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (the default is 1.2 only).
+/// With both bits a client offers both and a server accepts either. Zero or unknown bits give
+/// `DTLS_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `b` is a live builder.
@@ -135,10 +132,13 @@ pub unsafe extern "C" fn dtls_config_builder_set_versions(
             if mask == 0 || mask & !(DTLS_V1_2 | DTLS_V1_3) != 0 {
                 return Err(DTLS_ERR_INVALID_ARGUMENT);
             }
-            if mask & DTLS_V1_2 == 0 {
-                return Err(DTLS_ERR_INVALID_CONFIG);
-            }
-            update(b, |c| c.versions(&[ProtocolVersion::Dtls12]));
+            let versions: &[ProtocolVersion] = match (mask & DTLS_V1_2 != 0, mask & DTLS_V1_3 != 0)
+            {
+                (true, true) => &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13],
+                (false, true) => &[ProtocolVersion::Dtls13],
+                _ => &[ProtocolVersion::Dtls12],
+            };
+            update(b, |c| c.versions(versions));
             Ok(DTLS_OK)
         })
     }
