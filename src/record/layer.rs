@@ -14,9 +14,7 @@ use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
 use crate::msgs::record::{RecordHeader, HEADER_LEN};
-use crate::msgs::record13::{
-    reconstruct_epoch, reconstruct_seq, UnifiedHeader, MAX_SENT_HEADER_LEN,
-};
+use crate::msgs::record13::{reconstruct_seq, UnifiedHeader, MAX_SENT_HEADER_LEN};
 use crate::types::Epoch;
 
 /// What became of a record offered to [`RecordLayer::open_with`].
@@ -103,10 +101,15 @@ impl RecordLayer {
     }
 
     /// The full epoch of a DTLS 1.3 record from its two low bits, among the ones we can read.
+    /// The rule of `reconstruct_epoch` (the newest held epoch with these low bits), applied
+    /// to the table in place: this runs for every record received, which must not allocate.
     pub fn read_index13(&self, epoch_bits: u8) -> Option<usize> {
-        let held: Vec<Epoch> = self.read.iter().map(|r| r.epoch).collect();
-        let e = reconstruct_epoch(epoch_bits, &held)?;
-        self.read_index(e)
+        self.read
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.epoch & 3 == u64::from(epoch_bits & 3))
+            .max_by_key(|(_, r)| r.epoch)
+            .map(|(i, _)| i)
     }
 
     /// The newest epoch we can read.
