@@ -67,12 +67,13 @@ impl RecordLayer {
     /// Starts sending under `epoch` with `cipher`.
     pub fn install_write(&mut self, epoch: Epoch, cipher: RecordCipher) {
         self.write
-            .push(WriteEpoch::new(epoch, Some(Cipher::V12(cipher))));
+            .push(WriteEpoch::new(epoch, Some(Cipher::V12(Box::new(cipher)))));
     }
 
     /// Starts accepting `epoch` with `cipher`.
     pub fn install_read(&mut self, epoch: Epoch, cipher: RecordCipher) {
-        self.read.push(ReadEpoch::new(epoch, Cipher::V12(cipher)));
+        self.read
+            .push(ReadEpoch::new(epoch, Cipher::V12(Box::new(cipher))));
         self.keys_changed = true;
     }
 
