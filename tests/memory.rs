@@ -14,10 +14,12 @@
 //! `K` associations and seeing how much heap comes back.
 //!
 //! Bounds. The issue's targets are <= 4 KiB per established association and <= 24 KiB
-//! mid-handshake; both are met and asserted (about 3.9 KiB per side right after the handshake,
-//! 6.3 / 7.7 KiB mid-handshake). Once a 1200-byte record went each way the application queues
-//! keep their grown rings (about 6.4 KiB): that figure is asserted with a margin, so that any
-//! growth fails. Where the bytes go: see docs/performance.md.
+//! mid-handshake; for DTLS 1.2 both are met and asserted (about 3.4 KiB per side right after
+//! the handshake, 7.5 / 9.5 KiB mid-handshake). Once a 1200-byte record went each way the
+//! application queues keep their grown rings (about 6.0 KiB): that figure is asserted with a
+//! margin, so that any growth fails. DTLS 1.3 (6.1 KiB per side) misses the 4 KiB target: its
+//! test is ignored with the reason, and today's figures are asserted as a regression bound.
+//! Where the bytes go: see docs/performance.md.
 
 mod common;
 
@@ -59,14 +61,15 @@ const K: usize = 4;
 const TARGET_ESTABLISHED: i64 = 4 * 1024;
 /// The issue's target mid-handshake (met).
 const TARGET_MID_HANDSHAKE: i64 = 24 * 1024;
-/// Measured after one 1200-byte record each way: 6 569 B / 6 542 B (the application queues
-/// keep their grown ring buffers). Asserted with a margin of ~9%.
+/// Measured after one 1200-byte record each way: 6 130 B / 6 101 B (the application queues
+/// keep their grown ring buffers). Asserted with a margin of ~17%.
 const BOUND_STEADY: i64 = 7 * 1024;
-/// DTLS 1.3 today: 11 013 B server, 11 034 B client right after the handshake (ACK
-/// delivered); asserted with a margin of ~4% while the 4 KiB target is open.
-const BOUND_ESTABLISHED_13: i64 = 11 * 1024 + 512;
-/// DTLS 1.3 after one 1200-byte record each way (measured: see the test's output).
-const BOUND_STEADY_13: i64 = 14 * 1024;
+/// DTLS 1.3 today: 6 276 B server, 6 298 B client right after the handshake (ACK
+/// delivered); asserted with a margin of ~5% while the 4 KiB target is open.
+const BOUND_ESTABLISHED_13: i64 = 6 * 1024 + 512;
+/// DTLS 1.3 after one 1200-byte record each way: 8 885 B / 8 840 B (the application queues'
+/// rings, as in 1.2), with a margin of ~6%.
+const BOUND_STEADY_13: i64 = 9 * 1024 + 256;
 
 struct Setup {
     client: Arc<Config>,
@@ -305,11 +308,11 @@ fn heap_per_established_association_is_bounded() {
     established_heap(Version::V12, TARGET_ESTABLISHED, BOUND_STEADY);
 }
 
-/// The issue's 4 KiB target for a DTLS 1.3 association: not met (11.0 KiB per side, see
-/// docs/performance.md, "DTLS 1.3": four boxed 864-byte ciphers of which the handshake epoch's
-/// two stay, and epoch slots sized for the inline 1.2 cipher).
+/// The issue's 4 KiB target for a DTLS 1.3 association: not met (6.1 KiB per side, see
+/// docs/performance.md, "DTLS 1.3": four 864-byte ciphers, of which the handshake epoch's two
+/// are kept after the handshake).
 #[test]
-#[ignore = "issue 12: 1.3 association holds ~11 KiB, target 4 KiB (docs/performance.md)"]
+#[ignore = "issue 12: 1.3 association holds ~6.1 KiB, target 4 KiB (docs/performance.md)"]
 fn heap_per_established_dtls13_association_meets_target() {
     established_heap(Version::V13, TARGET_ESTABLISHED, BOUND_STEADY);
 }
