@@ -418,6 +418,12 @@ impl Dtls13 {
             let epoch = common.records.current_write_epoch() + 1;
             common.records.install_write13(epoch, cipher);
             common.stats.key_updates += 1;
+        } else if common.role == Role::Client {
+            // The server acknowledged our final flight (RFC 9147 §7.1), so it has our Finished:
+            // it will not resend its flight, nor ask for ours, in the handshake epoch. Its two
+            // ciphers (~1.7 KiB) go. (The server keeps them: it acknowledges a resent Finished
+            // in that epoch should its ACK be lost.)
+            common.records.retire13(super::EPOCH_HANDSHAKE);
         }
         Ok(())
     }

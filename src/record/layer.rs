@@ -113,6 +113,18 @@ impl RecordLayer {
             .map(|(i, _)| i)
     }
 
+    /// Forgets DTLS 1.3 `epoch`'s keys in both directions, unless it is the newest one of a
+    /// direction. For the handshake epoch once the peer acknowledged our last flight: no
+    /// record of it is sent or expected again.
+    pub fn retire13(&mut self, epoch: Epoch) {
+        if self.newest_read_epoch() > epoch {
+            self.read.retain(|r| r.epoch != epoch);
+        }
+        if self.current_write_epoch() > epoch {
+            self.write.retain(|w| w.epoch != epoch);
+        }
+    }
+
     /// The newest epoch we can read.
     pub fn newest_read_epoch(&self) -> Epoch {
         self.read.last().map_or(0, |r| r.epoch)
