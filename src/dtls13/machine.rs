@@ -299,6 +299,11 @@ impl Dtls13 {
                         self.state = State::Done;
                         common.on_connected(now);
                         self.send_ack(common);
+                        // Nothing goes out in the handshake epoch again: our flight is done
+                        // and ACKs go in the newest epoch (RFC 9147 §7 allows any epoch not
+                        // below the acknowledged records'). Its read keys stay, to accept and
+                        // acknowledge a resent Finished should this ACK be lost.
+                        common.records.retire_write13(super::EPOCH_HANDSHAKE);
                     }
                 }
             }

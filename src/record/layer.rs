@@ -125,6 +125,13 @@ impl RecordLayer {
         }
     }
 
+    /// Forgets our DTLS 1.3 write `epoch`'s keys, unless it is the newest one.
+    pub fn retire_write13(&mut self, epoch: Epoch) {
+        if self.current_write_epoch() > epoch {
+            self.write.retain(|w| w.epoch != epoch);
+        }
+    }
+
     /// The newest epoch we can read.
     pub fn newest_read_epoch(&self) -> Epoch {
         self.read.last().map_or(0, |r| r.epoch)
