@@ -154,7 +154,9 @@ impl Dtls13 {
         if common.send_seq != sent_before && was_handshaking {
             // Our answering flight acknowledges the peer's implicitly. (Not after the
             // handshake: a KeyUpdate answering a KeyUpdate acknowledges nothing, RFC 9147 §7.1.)
-            self.to_ack.clear();
+            // Its capacity goes too: a client's last answering flight ends the handshake, and
+            // an established association should not keep the list's room.
+            self.to_ack = Vec::new();
             self.ack_due = None;
         }
         if !common.is_handshaking() && !self.to_ack.is_empty() {
