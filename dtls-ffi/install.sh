@@ -4,8 +4,10 @@
 #   PREFIX/lib/libdtls.so.X.Y.Z          the shared library
 #   PREFIX/lib/libdtls.so.X.Y            -> libdtls.so.X.Y.Z   (the SONAME, set in build.rs)
 #   PREFIX/lib/libdtls.so                -> libdtls.so.X.Y     (the link-time name)
-#   PREFIX/lib/libdtls.a                 the static library
-#   PREFIX/lib/pkgconfig/dtls.pc         from dtls-ffi/dtls.pc.in
+#   PREFIX/lib/libdtls.a                 the static library: one pre-linked object that exports
+#                                        only dtls_* (dtls-ffi/localize-static.sh)
+#   PREFIX/lib/pkgconfig/dtls.pc         from dtls-ffi/dtls.pc.in: links libdtls.so
+#   PREFIX/lib/pkgconfig/dtls-static.pc  from dtls-ffi/dtls-static.pc.in: links libdtls.a
 #   PREFIX/include/dtls.h                the C header
 #   PREFIX/include/dtls.hpp              the header-only C++17 wrapper (bindings/cpp)
 #
@@ -14,6 +16,11 @@
 #   ~/.cache/dtls-target, as in scripts/test.sh). DTLS_LIB_DIR=DIR installs the libdtls.so and
 #   libdtls.a already in DIR instead, without building. DESTDIR is honoured for packaging.
 # Then: PKG_CONFIG_PATH=PREFIX/lib/pkgconfig cc app.c $(pkg-config --cflags --libs dtls)
+#   or, statically: cc app.c $(pkg-config --cflags --static --libs dtls-static)
+# Nothing installed carries an rpath (the libraries come straight from cargo, the .pc files
+# add none): a program finds libdtls.so through the loader's search path (ldconfig for a
+# system prefix) or its own rpath / LD_LIBRARY_PATH for a custom prefix (README, "The C
+# library").
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -49,12 +56,15 @@ install -d "$dest/lib/pkgconfig" "$dest/include"
 install -m 755 "$libdir_src/libdtls.so" "$dest/lib/libdtls.so.$version"
 ln -sfn "libdtls.so.$version" "$dest/lib/$soname"
 ln -sfn "$soname" "$dest/lib/libdtls.so"
-install -m 644 "$libdir_src/libdtls.a" "$dest/lib/libdtls.a"
+bash "$root/dtls-ffi/localize-static.sh" "$libdir_src/libdtls.a" "$dest/lib/libdtls.a"
+chmod 644 "$dest/lib/libdtls.a"
 install -m 644 "$root/include/dtls.h" "$dest/include/dtls.h"
 if [ -f "$root/bindings/cpp/dtls.hpp" ]; then
   install -m 644 "$root/bindings/cpp/dtls.hpp" "$dest/include/dtls.hpp"
 fi
-sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$root/dtls-ffi/dtls.pc.in" \
-  >"$dest/lib/pkgconfig/dtls.pc"
-chmod 644 "$dest/lib/pkgconfig/dtls.pc"
+for pc in dtls dtls-static; do
+  sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" "$root/dtls-ffi/$pc.pc.in" \
+    >"$dest/lib/pkgconfig/$pc.pc"
+  chmod 644 "$dest/lib/pkgconfig/$pc.pc"
+done
 echo "installed libdtls $version into $dest"

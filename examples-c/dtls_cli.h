@@ -45,6 +45,7 @@ struct cli_opts {
   unsigned long mtu;
   unsigned long hs_timeout_ms; /* 0: the library's default (60 s) */
   int nocookie, insecure, echo, ign_eof;
+  uint32_t versions; /* -dtls1_2 / -dtls1_3: DTLS_V1_2 | DTLS_V1_3 bits; 0: the default */
   /* Optional, for programs with options of their own (multi_server.c): cli_parse offers each
      argument it does not know to `extra` first, with the next argument or NULL. It returns how
      many it consumed (0: not its option; 1: a flag; 2: an option and its value) and may call
@@ -68,14 +69,15 @@ static inline void cli_usage(const struct cli_opts *o) {
             "usage: server -accept [host:]port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-mtu N] [-srtp P1:P2]\n"
             "              [-keymatexport LABEL -keymatexportlen N] [-nocookie] [-echo] [-ign_eof]\n"
-            "              [-hs_timeout MS] [-cipher S1:S2]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2] [-dtls1_2] [-dtls1_3]\n"
             "  Requires a client certificate when -CAfile or -fingerprint is given.\n");
   } else {
     fprintf(stderr,
             "usage: client -connect host:port [-cert chain.pem -key key.pem] [-CAfile roots.pem]\n"
             "              [-fingerprint \"sha-256 AB:..\"]... [-servername NAME] [-insecure]\n"
             "              [-mtu N] [-srtp P1:P2] [-keymatexport LABEL -keymatexportlen N] [-ign_eof]\n"
-            "              [-hs_timeout MS] [-cipher S1:S2]\n"
+            "              [-hs_timeout MS] [-cipher S1:S2] [-dtls1_2] [-dtls1_3]\n"
+            "  -dtls1_2 / -dtls1_3: only these versions (both given: both; default: both).\n"
             "  The server is authenticated by -fingerprint and/or -CAfile (-insecure: not at all).\n");
   }
   if (o->extra_usage != NULL) fprintf(stderr, "%s", o->extra_usage);
@@ -142,6 +144,10 @@ static inline void cli_parse(struct cli_opts *o, int argc, char **argv) {
       o->echo = 1;
     } else if (strcmp(a, "-ign_eof") == 0) {
       o->ign_eof = 1;
+    } else if (strcmp(a, "-dtls1_2") == 0) {
+      o->versions |= DTLS_V1_2;
+    } else if (strcmp(a, "-dtls1_3") == 0) {
+      o->versions |= DTLS_V1_3;
     } else {
       fprintf(stderr, "unknown or incomplete option: %s\n", a);
       cli_usage(o);
@@ -275,24 +281,10 @@ static inline size_t cli_parse_srtp(const char *list, uint16_t *ids, size_t cap)
   return n;
 }
 
-/* The cipher suites libdtls implements, by IANA and by OpenSSL name. */
-static const struct {
-  uint16_t id;
-  const char *iana, *openssl;
-} cli_suites[] = {
-    {0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
-    {0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
-    {0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
-    {0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
-    {0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
-    {0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
-};
-
+/* Suite names come from the library's own table (the one Python and Node use too). */
 static inline const char *cli_suite_name(uint16_t id) {
-  size_t i;
-  for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0]; i++)
-    if (cli_suites[i].id == id) return cli_suites[i].iana;
-  return "unknown";
+  const char *n = dtls_cipher_suite_name(id);
+  return n != NULL ? n : "unknown";
 }
 
 /* Parses a colon-separated -cipher list of OpenSSL or IANA names; exits on an unknown one. */
@@ -300,19 +292,18 @@ static inline size_t cli_parse_suites(const char *list, uint16_t *ids, size_t ca
   size_t n = 0;
   const char *p = list;
   while (*p != '\0') {
-    size_t len = strcspn(p, ":"), i;
-    int found = 0;
-    for (i = 0; i < sizeof cli_suites / sizeof cli_suites[0] && !found; i++) {
-      const char *iana = cli_suites[i].iana, *ossl = cli_suites[i].openssl;
-      found = (strlen(iana) == len && strncmp(iana, p, len) == 0) ||
-              (strlen(ossl) == len && strncmp(ossl, p, len) == 0);
-      if (found && n < cap) ids[n++] = cli_suites[i].id;
-    }
-    if (!found) {
-      fprintf(stderr, "unknown cipher suite: %.*s\n", (int)len, p);
+    size_t len = strcspn(p, ":");
+    char name[128];
+    uint16_t id = 0;
+    if (len >= sizeof name) len = sizeof name - 1;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    if (dtls_cipher_suite_from_name(name, &id) != DTLS_OK) {
+      fprintf(stderr, "unknown cipher suite: %s\n", name);
       exit(2);
     }
-    p += len;
+    if (n < cap) ids[n++] = id;
+    p += strcspn(p, ":");
     if (*p == ':') p++;
   }
   return n;
@@ -383,6 +374,7 @@ static inline const dtls_config *cli_config(const struct cli_opts *o) {
     cli_check(dtls_config_builder_set_timers(b, first, max, hs), "-hs_timeout");
   }
   if (o->nocookie) cli_check(dtls_config_builder_set_cookie_exchange(b, false), "-nocookie");
+  if (o->versions != 0) cli_check(dtls_config_builder_set_versions(b, o->versions), "-dtls1_x");
   cli_check(dtls_config_builder_build(b, &cfg), "build config"); /* consumes b */
   return cfg;
 }

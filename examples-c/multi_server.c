@@ -1,5 +1,5 @@
 /*
- * multi_server.c: a DTLS 1.2 echo server for many clients on one UDP socket, keyed by the
+ * multi_server.c: a DTLS 1.2 / 1.3 echo server for many clients on one UDP socket, keyed by the
  * client's address, driven with poll(2) and one timer heap over all associations.
  *
  *   multi_server -accept 127.0.0.1:4433                      (generated certificate)
@@ -12,11 +12,15 @@
  *   port) carries other protocols; dtls_is_dtls() tells them apart by the first byte
  *   (RFC 7983 §7). Here the rest is counted and dropped.
  * - No state before the cookie. A datagram from an address without an association goes to
- *   dtls_server_prefilter(), which needs no context: a ClientHello without a valid cookie is
- *   answered with a HelloVerifyRequest (REPLY) and forgotten, anything else is dropped (DROP).
- *   Only a ClientHello whose cookie proves the address (ACCEPT) gets a dtls_ctx, bound to that
- *   address with dtls_ctx_set_peer_address() and fed the same datagram (RFC 6347 §4.2.1). A
- *   flood of spoofed ClientHellos therefore costs one HMAC each and allocates nothing here.
+ *   the front door, dtls_front_door_admit(), which needs no context: a ClientHello without a
+ *   valid cookie is answered with a HelloVerifyRequest (DTLS 1.2) or a HelloRetryRequest
+ *   (DTLS 1.3) (REPLY) and forgotten, anything else is dropped (DROP). A DTLS 1.3 cookie
+ *   commits to the whole ClientHello, so a ClientHello spanning datagrams waits for its rest
+ *   (HELD) in the door's one pool, bounded in bytes for all peers together and evicted oldest
+ *   first. Only a ClientHello whose cookie proves the address (ACCEPT) gets a dtls_ctx, bound
+ *   to that address with dtls_ctx_set_peer_address() and fed what the door wrote (RFC 6347
+ *   §4.2.1, RFC 9147 §5.1). A flood of spoofed ClientHellos therefore costs a hash and an HMAC
+ *   each and allocates nothing beyond the pool.
  * - One timer for everything: each association's next deadline is the earlier of
  *   dtls_next_timeout() and its idle limit; a binary min-heap keyed by that deadline gives
  *   poll(2) its timeout. Every call that changes an association (feed, timeout, send) updates
@@ -57,6 +61,7 @@ struct server {
   const struct cli_opts *o;
   const struct multi_opts *m;
   const dtls_config *cfg;
+  dtls_front_door *door; /* cookies before state; pools partial DTLS 1.3 ClientHellos */
   int fd;
   struct peer *peers; /* m->max_peers slots */
   long *buckets;      /* chain heads, -1: empty */
@@ -200,6 +205,8 @@ static void send_to_peer(const struct server *srv, const struct peer *p, const u
 }
 
 static uint8_t dgram[65536];
+/* What dtls_front_door_admit writes: a reply, or the ClientHello to feed a new context. */
+static uint8_t door_out[DTLS_FRONT_DOOR_OUT_MAX > 65536 ? DTLS_FRONT_DOOR_OUT_MAX : 65536];
 
 /* After anything happened to a peer: send what it queued, handle its events, echo its data.
    Removes it when it closed or failed; otherwise reschedules it. */
@@ -264,21 +271,26 @@ static void on_datagram(struct server *srv, const uint8_t *d, size_t n,
     return;
   }
   {
-    /* Stateless: nothing is allocated for this address unless the verdict is ACCEPT. */
-    uint8_t reply[DTLS_PREFILTER_REPLY_MAX];
-    size_t reply_len = 0;
+    /* Nothing is allocated for this address unless the verdict is ACCEPT; a partial
+       ClientHello (HELD) waits in the door's pool, bounded in bytes for all peers at once. */
+    size_t out_len = 0;
     uint32_t verdict = DTLS_VERDICT_DROP;
     dtls_ctx *ctx = NULL;
-    cli_check(dtls_server_prefilter(srv->cfg, now, (const uint8_t *)from, from_len, d, n, reply,
-                                    sizeof reply, &reply_len, &verdict),
-              "dtls_server_prefilter");
+    dtls_result r = dtls_front_door_admit(srv->door, now, (const uint8_t *)from, from_len, d, n,
+                                          door_out, sizeof door_out, &out_len, &verdict);
+    if (r == DTLS_ERR_BUFFER_TOO_SMALL) {
+      srv->dropped++; /* cannot happen with DTLS_FRONT_DOOR_OUT_MAX; the client retransmits */
+      return;
+    }
+    cli_check(r, "dtls_front_door_admit");
     if (verdict == DTLS_VERDICT_REPLY) {
       srv->replies++;
-      if (sendto(srv->fd, reply, reply_len, 0, (const struct sockaddr *)from, from_len) < 0 &&
+      if (sendto(srv->fd, door_out, out_len, 0, (const struct sockaddr *)from, from_len) < 0 &&
           errno != EAGAIN && errno != EWOULDBLOCK)
         perror("sendto");
       return;
     }
+    if (verdict == DTLS_VERDICT_HELD) return;
     if (verdict != DTLS_VERDICT_ACCEPT) {
       srv->dropped++;
       return;
@@ -292,7 +304,8 @@ static void on_datagram(struct server *srv, const uint8_t *d, size_t n,
     cli_check(dtls_ctx_set_peer_address(ctx, (const uint8_t *)from, from_len), "peer address");
     cli_pin(srv->o, ctx); /* the -fingerprint values */
     slot = peer_add(srv, from, from_len, ctx, now);
-    (void)dtls_feed(ctx, d, n, now);
+    /* The datagram itself, or one the door built holding the ClientHello it reassembled. */
+    (void)dtls_feed(ctx, door_out, out_len, now);
     peer_service(srv, slot);
   }
 }
@@ -370,6 +383,7 @@ int main(int argc, char **argv) {
   srv.m = &m;
   srv.fd = bind_socket(o.addr);
   srv.cfg = cli_config(&o);
+  cli_check(dtls_front_door_new(srv.cfg, 0, &srv.door), "dtls_front_door_new");
   srv.peers = calloc(m.max_peers, sizeof *srv.peers);
   srv.heap = calloc(m.max_peers, sizeof *srv.heap);
   for (srv.n_buckets = 16; srv.n_buckets < 2 * m.max_peers;) srv.n_buckets *= 2;
@@ -422,7 +436,7 @@ int main(int argc, char **argv) {
 
   fprintf(stderr,
           "sessions: %lu ended (%lu close_notify, %lu failed, %lu idle); "
-          "HelloVerifyRequests: %lu; dropped: %lu; not DTLS: %lu; table full: %lu\n",
+          "cookie replies: %lu; dropped: %lu; not DTLS: %lu; table full: %lu\n",
           srv.ended, srv.closed, srv.failed, srv.idle, srv.replies, srv.dropped, srv.not_dtls,
           srv.full);
   rc = srv.failed == 0 ? 0 : 1; /* a peer that goes away silently is no failure of ours */
@@ -430,6 +444,7 @@ int main(int argc, char **argv) {
   free(srv.peers);
   free(srv.heap);
   free(srv.buckets);
+  dtls_front_door_free(srv.door);
   dtls_config_free(srv.cfg);
   close(srv.fd);
   return rc;

@@ -18,8 +18,8 @@
 //! hands lines over an mpsc channel, so the engine itself stays on the main thread.
 
 use dtls_proto::{
-    Certificate, ClientAuth, Config, Connection, Error, Event, Fingerprint, HashAlg, NamedGroup,
-    Negotiated, PeerVerification, ProtocolVersion, Role, ServerFrontDoor, Verdict,
+    Admission, Certificate, ClientAuth, Config, Connection, Error, Event, Fingerprint, HashAlg,
+    NamedGroup, Negotiated, PeerVerification, ProtocolVersion, Role, ServerFrontDoor,
 };
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Write};
@@ -255,58 +255,27 @@ fn parse_opts(args: &[String], role: Role) -> Result<Opts, Fail> {
 // Names for what was negotiated (IANA registry names, as openssl's -ciphersuites spells them)
 
 fn version_name(v: ProtocolVersion) -> String {
-    match v {
-        ProtocolVersion::Dtls10 => "DTLSv1.0".into(),
-        ProtocolVersion::Dtls12 => "DTLSv1.2".into(),
-        ProtocolVersion::Dtls13 => "DTLSv1.3".into(),
-        other => format!("0x{:04X}", other.get()),
-    }
+    dtls_proto::names::version_name(v).map_or_else(|| format!("0x{:04X}", v.get()), str::to_string)
 }
 
 fn suite_name(id: u16) -> String {
-    match id {
-        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256".into(),
-        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".into(),
-        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256".into(),
-        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
-        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into(),
-        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256".into(),
-        other => format!("0x{other:04X}"),
-    }
+    dtls_proto::names::suite_name(dtls_proto::CipherSuite::from(id))
+        .map_or_else(|| format!("0x{id:04X}"), str::to_string)
 }
 
 fn group_name(g: NamedGroup) -> String {
-    match g {
-        NamedGroup::X25519 => "X25519".into(),
-        NamedGroup::Secp256r1 => "P-256".into(),
-        NamedGroup::Secp384r1 => "P-384".into(),
-        NamedGroup::Secp521r1 => "P-521".into(),
-        other => format!("0x{:04X}", other.get()),
-    }
+    dtls_proto::names::group_name(g).map_or_else(|| format!("0x{:04X}", g.get()), str::to_string)
 }
 
-/// RFC 5764 §4.1.2 / RFC 7714 §14.2 profile ids, under OpenSSL's names.
-const SRTP_PROFILES: &[(&str, u16)] = &[
-    ("SRTP_AES128_CM_SHA1_80", 0x0001),
-    ("SRTP_AES128_CM_SHA1_32", 0x0002),
-    ("SRTP_AEAD_AES_128_GCM", 0x0007),
-    ("SRTP_AEAD_AES_256_GCM", 0x0008),
-];
-
 fn srtp_id(name: &str) -> Option<u16> {
-    // GnuTLS spells the first two ..._CM_HMAC_SHA1_..; accept both.
-    let name = name.replace("_HMAC_", "_");
-    SRTP_PROFILES
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&name))
-        .map(|(_, id)| *id)
+    dtls_proto::srtp::parse_profiles(name)
+        .ok()
+        .and_then(|v| (v.len() == 1).then(|| v[0]))
 }
 
 fn srtp_name(id: u16) -> String {
-    SRTP_PROFILES
-        .iter()
-        .find(|(_, i)| *i == id)
-        .map_or_else(|| format!("0x{id:04X}"), |(n, _)| n.to_string())
+    dtls_proto::srtp::profile(id)
+        .map_or_else(|| format!("0x{id:04X}"), |p| p.openssl_name.to_string())
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -736,12 +705,13 @@ struct Accepted {
     hello_verify_requests: u64,
 }
 
-/// Waits for a ClientHello that passes the stateless front door (answering the others with
-/// HelloVerifyRequests, RFC 6347 §4.2.1), so no state exists for a peer before its cookie
-/// checks out.
+/// Waits for a ClientHello that passes the front door (answering the others with
+/// HelloVerifyRequests, RFC 6347 §4.2.1, or DTLS 1.3 HelloRetryRequests), so no state exists
+/// for a peer before its cookie checks out. `admit` reassembles fragmented ClientHellos in a
+/// bounded pool when DTLS 1.3 is on (and is the stateless `prefilter` otherwise).
 fn accept(
     sock: &UdpSocket,
-    door: &ServerFrontDoor,
+    door: &mut ServerFrontDoor,
     clock: Clock,
     deadline: Option<Instant>,
 ) -> Result<Accepted, Fail> {
@@ -774,19 +744,19 @@ fn accept(
             }
             Err(e) => return Err(run_err(format!("recv: {e}"))),
         };
-        match door.prefilter(clock.now(), &addr_bytes(from), &buf[..n], &mut reply) {
-            Verdict::Accept => {
+        match door.admit(clock.now(), &addr_bytes(from), &buf[..n], &mut reply) {
+            Admission::Accept(hello) => {
                 return Ok(Accepted {
                     peer: from,
-                    hello: buf[..n].to_vec(),
+                    hello: hello.to_vec(),
                     hello_verify_requests,
                 })
             }
-            Verdict::Reply(len) => {
+            Admission::Reply(len) => {
                 hello_verify_requests += 1;
                 let _ = sock.send_to(&reply[..len], from);
             }
-            Verdict::Drop => {}
+            Admission::Held | Admission::Drop => {}
         }
     }
 }
@@ -820,7 +790,7 @@ fn run_server(opts: Opts) -> Result<(), Fail> {
     let sock = UdpSocket::bind(&bind).map_err(|e| run_err(format!("bind {bind}: {e}")))?;
     let local = sock.local_addr().map_err(|e| run_err(e.to_string()))?;
     eprintln!("ACCEPT {local}");
-    let door = ServerFrontDoor::new(cfg.clone());
+    let mut door = ServerFrontDoor::new(cfg.clone());
     let mut input = Input {
         lines: spawn_stdin_reader(),
         pending: VecDeque::new(),
@@ -832,7 +802,7 @@ fn run_server(opts: Opts) -> Result<(), Fail> {
             peer,
             hello,
             hello_verify_requests,
-        } = accept(&sock, &door, clock, None)?;
+        } = accept(&sock, &mut door, clock, None)?;
         served += 1;
         let mut conn = Connection::new(cfg.clone(), Role::Server, None, clock.now())
             .map_err(|e| dtls_err("server", &e))?;
@@ -980,12 +950,12 @@ fn demo_server(
     clock: Clock,
 ) -> Result<SideReport, Fail> {
     let deadline = Instant::now() + DEMO_DEADLINE;
-    let door = ServerFrontDoor::new(cfg.clone());
+    let mut door = ServerFrontDoor::new(cfg.clone());
     let Accepted {
         peer,
         hello,
         hello_verify_requests,
-    } = accept(&sock, &door, clock, Some(deadline))?;
+    } = accept(&sock, &mut door, clock, Some(deadline))?;
     let mut conn = Connection::new(cfg, Role::Server, None, clock.now())
         .map_err(|e| dtls_err("server", &e))?;
     conn.set_peer_address(&addr_bytes(peer));

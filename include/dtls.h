@@ -178,6 +178,14 @@
 // A `reply` buffer of this many bytes always holds the HelloVerifyRequest.
 #define DTLS_PREFILTER_REPLY_MAX 256
 
+// Part of a ClientHello, held by the front door until the rest arrives: nothing to do
+// (`dtls_front_door_admit` only).
+#define DTLS_VERDICT_HELD 4
+
+// An `out` buffer of this many bytes (and at least the datagram's length) always holds what
+// `dtls_front_door_admit` writes: a reply, or a ClientHello of up to 16 KiB in its records.
+#define DTLS_FRONT_DOOR_OUT_MAX ((16 * 1024) + 64)
+
 // A certificate chain with its private key. Opaque; created by `dtls_certificate_generate` or
 // `dtls_certificate_from_pem`, released by `dtls_certificate_free`.
 typedef struct dtls_certificate dtls_certificate;
@@ -193,6 +201,12 @@ typedef struct dtls_config_builder dtls_config_builder;
 // One DTLS association, either role. Opaque; from `dtls_ctx_new`, released by
 // `dtls_ctx_free`. May move between threads; used by one thread at a time.
 typedef struct dtls_ctx dtls_ctx;
+
+// The front door of a server with DTLS 1.3 enabled: it reassembles the ClientHellos of peers
+// without a context in one pool shared by all of them (bounded in bytes, oldest evicted first)
+// and answers each from the whole message. Opaque; from `dtls_front_door_new`, released by
+// `dtls_front_door_free`. May move between threads; used by one thread at a time.
+typedef struct dtls_front_door dtls_front_door;
 
 // The result of every fallible call: `DTLS_OK`, `DTLS_EMPTY` or a `DTLS_ERR_*` code.
 typedef uint32_t dtls_result;
@@ -362,7 +376,7 @@ dtls_result dtls_certificate_sdp_fingerprint(const struct dtls_certificate *cert
 // afterwards.
 void dtls_certificate_free(struct dtls_certificate *cert);
 
-// Starts a configuration with the defaults: DTLS 1.2, all six ECDHE AEAD suites,
+// Starts a configuration with the defaults: DTLS 1.2 and 1.3, all six ECDHE AEAD suites,
 // X25519/P-256/P-384, extended master secret required, cookie exchange on, MTU 1200,
 // retransmission timeout 1 s doubling to 60 s, 60 s handshake deadline, `DTLS_VERIFY_AUTO`.
 //
@@ -379,9 +393,10 @@ dtls_result dtls_config_builder_new(struct dtls_config_builder **out);
 dtls_result dtls_config_builder_set_certificate(struct dtls_config_builder *b,
                                                 const struct dtls_certificate *cert);
 
-// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (the default is 1.2 only).
-// With both bits a client offers both and a server accepts either. Zero or unknown bits give
-// `DTLS_ERR_INVALID_ARGUMENT`.
+// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (both: a client offers
+// both and a server accepts either, picking 1.3 when the client offers it). Zero or unknown
+// bits give `DTLS_ERR_INVALID_ARGUMENT` (the engine's `names::versions_from_mask` decides,
+// as it does for Python and Node).
 //
 // # Safety
 // `b` is a live builder.
@@ -701,6 +716,15 @@ dtls_result dtls_open_in_place(struct dtls_ctx *ctx,
 // `ctx` is a live context.
 dtls_result dtls_close(struct dtls_ctx *ctx);
 
+// Updates our sending keys (DTLS 1.3 KeyUpdate, RFC 9147 §8); with `request_peer` the peer is
+// asked to update its own too. The new keys take over once the peer acknowledges (poll
+// output after this call). `DTLS_ERR_NOT_CONNECTED` before the handshake completes;
+// `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 association, which has no key update.
+//
+// # Safety
+// `ctx` is a live context.
+dtls_result dtls_key_update(struct dtls_ctx *ctx, bool request_peer, uint64_t now_ms);
+
 // Points `*der`/`*len` at certificate `index` (0 = the leaf) of the peer's verified chain:
 // `DTLS_OK`, or `DTLS_EMPTY` when there is no certificate at `index` (yet).
 //
@@ -810,6 +834,91 @@ dtls_result dtls_server_prefilter(const struct dtls_config *config,
                                   size_t reply_cap,
                                   size_t *reply_len,
                                   uint32_t *verdict);
+
+// Creates a front door for `config` whose ClientHello pool holds at most `pool_bytes` (0: the
+// default, 1 MiB: some 380 browser ClientHellos in reassembly at once). With a configuration
+// that does not enable DTLS 1.3 it behaves as `dtls_server_prefilter` and holds nothing.
+//
+// # Safety
+// `config` is a live configuration: the door takes its own reference. `out` is writable; on
+// `DTLS_OK`, `*out` is a new front door the caller owns and must release with
+// `dtls_front_door_free`. Errors: `DTLS_ERR_NULL_POINTER`.
+dtls_result dtls_front_door_new(const struct dtls_config *config,
+                                size_t pool_bytes,
+                                struct dtls_front_door **out);
+
+// Classifies a datagram from a peer that has no context yet; `*verdict` is:
+// - `DTLS_VERDICT_ACCEPT`: the ClientHello's cookie is valid (or cookies are off). Create a
+//   server context, `dtls_ctx_set_peer_address` it with the same address bytes, and
+//   `dtls_feed` it the `*out_len` bytes written to `out` (the datagram itself, or one the door
+//   built holding the ClientHello it reassembled from this and earlier datagrams).
+// - `DTLS_VERDICT_REPLY`: send the `*out_len` bytes written to `out` (a HelloRetryRequest, or
+//   a HelloVerifyRequest for a DTLS 1.2 ClientHello) back to the peer.
+// - `DTLS_VERDICT_HELD`: part of a ClientHello, kept in the pool; nothing to do.
+// - `DTLS_VERDICT_DROP`: not a ClientHello this server can use; ignore it.
+//
+// Memory before a cookie checks out is the pool's, whatever and from however many addresses
+// arrives. `peer_addr` is any stable encoding of the peer's transport address, at most 256
+// bytes. `*out_len` is set on every `DTLS_OK` (0 for HELD and DROP).
+//
+// # Safety
+// `door` is a live front door (used by one thread at a time); `peer_addr`/`datagram` are
+// readable for their lengths (borrowed for the call); `out` is writable for `out_cap` bytes;
+// `out_len` and `verdict` are writable. Errors: `DTLS_ERR_NULL_POINTER`,
+// `DTLS_ERR_INVALID_ARGUMENT` (address too long), `DTLS_ERR_BUFFER_TOO_SMALL` (`*out_len` is
+// what was needed; an accepted ClientHello is then lost and comes again with the client's
+// retransmission; `DTLS_FRONT_DOOR_OUT_MAX` and the datagram's length always suffice).
+dtls_result dtls_front_door_admit(struct dtls_front_door *door,
+                                  uint64_t now_ms,
+                                  const uint8_t *peer_addr,
+                                  size_t peer_addr_len,
+                                  const uint8_t *datagram,
+                                  size_t datagram_len,
+                                  uint8_t *out,
+                                  size_t out_cap,
+                                  size_t *out_len,
+                                  uint32_t *verdict);
+
+// The pool's state: `*bytes` charged now (never above the `pool_bytes` it was made with) and
+// `*entries` partial ClientHellos held. Either pointer may be NULL.
+//
+// # Safety
+// `door` is a live front door; `bytes` and `entries` are NULL or writable.
+dtls_result dtls_front_door_pool(const struct dtls_front_door *door,
+                                 size_t *bytes,
+                                 size_t *entries);
+
+// Releases a front door and every ClientHello it holds. `NULL` is a no-op.
+//
+// # Safety
+// `door` is NULL or a live front door; it must not be used afterwards.
+void dtls_front_door_free(struct dtls_front_door *door);
+
+// The IANA name of a cipher suite id (`"TLS_AES_128_GCM_SHA256"`, ...); NULL for one the
+// library does not implement. Static string.
+const char *dtls_cipher_suite_name(uint16_t id);
+
+// The OpenSSL name of a cipher suite id (`"ECDHE-ECDSA-AES128-GCM-SHA256"`, ...); NULL for
+// one the library does not implement. Static string.
+const char *dtls_cipher_suite_openssl_name(uint16_t id);
+
+// The id of a cipher suite from its IANA or OpenSSL name (any case) into `*id`;
+// `DTLS_ERR_INVALID_ARGUMENT` for a name the library does not implement.
+//
+// # Safety
+// `name` is a NUL-terminated string; `id` writable.
+dtls_result dtls_cipher_suite_from_name(const char *name, uint16_t *id);
+
+// The name of a group id (`"x25519"`, `"secp256r1"`, `"secp384r1"`, `"X25519MLKEM768"`);
+// NULL for one the library does not implement. Static string.
+const char *dtls_group_name(uint16_t id);
+
+// The id of a group from one of its names (any case: `"P-256"`, `"prime256v1"`, ...) into
+// `*id`; `DTLS_ERR_INVALID_ARGUMENT` for a name the library does not implement.
+//
+// # Safety
+// `name` is a NUL-terminated string; `id` writable.
+dtls_result dtls_group_from_name(const char *name, uint16_t *id);
 
 // A short English description of `result`; `"unknown result"` for a number this library
 // does not define.

@@ -82,11 +82,33 @@ export declare class Connection {
   /** The next received application record, or `null`. */
   recv(): Buffer | null
   /**
+   * The zero-copy send path: seals `data` as one application record straight into `out`
+   * and returns the datagram's length (send `out.subarray(0, n)`). Needs the handshake done
+   * and nothing queued by `send` (poll it out first). `DTLS_ERR_BUFFER_TOO_SMALL` changes
+   * nothing.
+   */
+  sealInto(data: Uint8Array, out: Uint8Array): number
+  /**
+   * The zero-copy receive path: like `handleDatagram`, but a datagram that is a single
+   * application record (the steady state of a media flow) is decrypted where it lies and
+   * its plaintext returned as a view into `datagram` (a `subarray`, no copy). `null`
+   * otherwise: anything received is then in `recv()` and `pollEvent()` as usual. The
+   * datagram's bytes are overwritten either way.
+   */
+  openInPlace(datagram: Uint8Array, now: number): Uint8Array | null
+  /**
    * Like `recv`, into `buf` without allocating: the length written, or `null` when no
    * record waits. A `buf` too small for the next record throws `DTLS_ERR_BUFFER_TOO_SMALL`
    * and keeps it.
    */
   recvInto(buf: Uint8Array): number | null
+  /**
+   * DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own when
+   * `requestPeer` is true; the new keys take over once the peer acknowledges (poll
+   * datagrams after this). Throws `DTLS_ERR_NOT_CONNECTED` before the handshake and
+   * `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 connection.
+   */
+  keyUpdate(now: number, requestPeer?: boolean | undefined | null): void
   /** Queues close_notify; nothing more is accepted afterwards. Idempotent. */
   close(): void
   /** RFC 5705 keying material exporter: `length` bytes for `label` (and `context`). */
@@ -112,18 +134,40 @@ export declare class Connection {
 }
 
 /**
- * The stateless front door (RFC 6347 §4.2.1 cookies): nothing is allocated for a peer until
- * it proves it can receive at its address.
+ * The server front door (RFC 6347 §4.2.1 and RFC 9147 §5.1 cookies): nothing is allocated
+ * for a peer until it proves it can receive at its address. With DTLS 1.3 enabled, partial
+ * ClientHellos wait in one pool shared by all peers (bounded in bytes, oldest evicted).
  */
 export declare class ServerFrontDoor {
   /** Uses the config's cookie secret and lifetime. */
   constructor(config: Config)
   /**
    * Classifies a datagram from `peerAddress` (the same encoding later given to the
-   * `Connection`, e.g. `"ip:port"`).
+   * `Connection`, e.g. `"ip:port"`), for any config; the one to use with DTLS 1.3 enabled.
+   */
+  admit(now: number, peerAddress: string | Uint8Array, datagram: Uint8Array): Admission
+  /** What the ClientHello pool holds now: `{ bytes, entries }`. */
+  pool(): PoolStats
+  /**
+   * The DTLS 1.2-only classification from the first ClientHello fragment (given a config
+   * with DTLS 1.3 enabled it answers every ClientHello with a HelloVerifyRequest; use
+   * `admit`). Classifies a datagram from `peerAddress` (the same encoding later given to
+   * the `Connection`, e.g. `"ip:port"`).
    */
   prefilter(now: number, peerAddress: string | Uint8Array, datagram: Uint8Array): PrefilterVerdict
 }
+
+/**
+ * What `ServerFrontDoor.admit` says to do with a datagram from an address that has no
+ * connection yet.
+ */
+export type Admission =
+  | { verdict: 'accept'; /** What to feed the new `Connection`. */
+  datagram: Buffer }
+  | { verdict: 'reply'; /** The datagram to send back. */
+  reply: Buffer }
+  | { verdict: 'held' }
+  | { verdict: 'drop' }
 
 /** What one benchmark loop measured. */
 export interface BenchResult {
@@ -162,6 +206,8 @@ export interface ConfigOptions {
   peerFingerprints?: Array<string>
   /** Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`). */
   clientAuth?: 'none' | 'request' | 'require'
+  /** Protocol versions to offer or accept: `['1.2', '1.3']` (the default), `['1.2']` or `['1.3']`. */
+  versions?: Array<'1.2' | '1.3'>
   /** Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites). */
   cipherSuites?: Array<number>
   /** Key-exchange groups by IANA id (29 X25519, 23 P-256, 24 P-384). */
@@ -265,12 +311,28 @@ export interface Negotiated {
   alpn?: string
 }
 
-/** What to do with a datagram from an address that has no connection yet. */
+/** The ClientHello pool's state. */
+export interface PoolStats {
+  /** Bytes charged now. */
+  bytes: number
+  /** Partial ClientHellos held. */
+  entries: number
+}
+
+/** What `prefilter` says to do with a datagram from an address that has no connection yet. */
 export type PrefilterVerdict =
   | { verdict: 'accept' }
   | { verdict: 'reply'; /** The datagram to send back. */
   reply: Buffer }
   | { verdict: 'drop' }
+
+/** An SDP fingerprint taken apart. */
+export interface SdpFingerprint {
+  /** `'sha-1'`, `'sha-256'`, `'sha-384'` or `'sha-512'`. */
+  algorithm: string
+  /** The digest. */
+  digest: Buffer
+}
 
 /** SRTP master keys and salts for both directions (RFC 5764 §4.2). */
 export interface SrtpKeyingMaterial {
@@ -286,6 +348,20 @@ export interface SrtpKeyingMaterial {
   clientSalt: Buffer
   /** The server's write master salt. */
   serverSalt: Buffer
+}
+
+/** One DTLS-SRTP protection profile (RFC 5764 §4.1.2), from the engine's table. */
+export interface SrtpProfile {
+  /** IANA id, as carried in use_srtp. */
+  id: number
+  /** IANA name, e.g. `'SRTP_AES128_CM_HMAC_SHA1_80'`. */
+  name: string
+  /** OpenSSL's name, e.g. `'SRTP_AES128_CM_SHA1_80'`. */
+  opensslName: string
+  /** Master key bytes per direction. */
+  keyLen: number
+  /** Master salt bytes per direction. */
+  saltLen: number
 }
 
 /** A snapshot of one connection's counters (numbers, exact below 2^53). */
@@ -306,6 +382,10 @@ export interface Stats {
   dropped: DropCounts
   /** Flights sent again. */
   retransmissions: number
+  /** DTLS 1.3 ACK records sent. */
+  acksSent: number
+  /** DTLS 1.3 KeyUpdates that took effect for our sending keys. */
+  keyUpdates: number
   /** HelloVerifyRequests this connection sent (a server doing its own cookie exchange). */
   helloVerifyRequests: number
   /** Handshake duration on the caller's clock, once complete. */
@@ -334,6 +414,61 @@ export declare function benchEngineHandshakes(clientConfig: Config, serverConfig
  * that is not timed.
  */
 export declare function benchEngineThroughput(clientConfig: Config, serverConfig: Config, totalBytes: number, recordSize: number): BenchResult
+
+/**
+ * True when the DER certificate `der` has the SDP fingerprint `fingerprint` (compared in
+ * constant time).
+ */
+export declare function fingerprintMatches(fingerprint: string, der: Uint8Array): boolean
+
+/** The SDP form (`'sha-256 AB:CD:...'`) of a digest made with `algorithm`. */
+export declare function formatSdpFingerprint(algorithm: 'sha-1' | 'sha-256' | 'sha-384' | 'sha-512', digest: Uint8Array): string
+
+/**
+ * True when `datagram` is DTLS by RFC 7983 §7 (first byte 20..63), for a socket shared with
+ * STUN, RTP/RTCP, ZRTP and TURN. Empty: false.
+ */
+export declare function isDtls(datagram: Uint8Array): boolean
+
+/**
+ * What a datagram on a shared media socket carries, by its first byte (RFC 7983 §7).
+ * `'unknown'`: drop it.
+ */
+export declare function packetKind(datagram: Uint8Array): 'stun' | 'zrtp' | 'dtls' | 'turn-channel' | 'rtp-rtcp' | 'unknown'
+
+/**
+ * Parses an SDP fingerprint (`'sha-256 AB:CD:...'`, with or without `a=fingerprint:`).
+ * Throws `DTLS_ERR_CERTIFICATE`-family errors on a malformed value.
+ */
+export declare function parseSdpFingerprint(value: string): SdpFingerprint
+
+/**
+ * Offerer (our offer said `actpass`): our role once the answer's `a=setup` is known:
+ * `'active'` makes us the server, `'passive'` the client.
+ */
+export declare function roleForAnswer(answerSetup: string): 'client' | 'server'
+
+/**
+ * Answerer: our role for an offer whose `a=setup` is `offerSetup` (`'actpass'`, `'active'`,
+ * `'passive'`, with or without `a=setup:`). An `actpass` offer makes us the client (RFC 8842
+ * §5.3). Put `setupForRole(role)` in the answer.
+ */
+export declare function roleForRemoteSetup(offerSetup: string): 'client' | 'server'
+
+/**
+ * The `a=setup` value announcing `role` in an answer: `'active'` for `'client'`,
+ * `'passive'` for `'server'`.
+ */
+export declare function setupForRole(role: 'client' | 'server'): 'active' | 'passive'
+
+/**
+ * The profile with IANA id `profile` (a number) or with that IANA or OpenSSL name (a
+ * string), or `null` when the engine does not know it.
+ */
+export declare function srtpProfile(profile: number | string): SrtpProfile | null
+
+/** Every SRTP profile the engine knows, strongest first (its default preference). */
+export declare function srtpProfiles(): Array<SrtpProfile>
 
 /** The version of this native module (it is built from the engine in the same tree). */
 export declare function version(): string

@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET | smoke] [TARGET...]
 #
 #   SECONDS_PER_TARGET  default 60
-#   smoke               4 s per target: all eight targets fit in under a minute after the
+#   smoke               4 s per target: all ten targets fit in under a minute after the
 #                       one-time build (for CI)
 #   TARGET...           a subset (default: every target of `cargo fuzz list`)
 #

@@ -4,13 +4,13 @@
 # against the published declarations, smoke-run the benchmark, and hold the crate to
 # rustfmt and clippy. Runnable from a clean clone; a few seconds plus the tests when warm.
 #
-# CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target-node, the same default as
-# node/scripts/build.js) so repeated runs and CI reuse one build.
+# CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target, the one build cache, also
+# node/scripts/build.js's default) so repeated runs and CI reuse one build.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-: "${CARGO_TARGET_DIR:=$HOME/.cache/dtls-target-node}"
+: "${CARGO_TARGET_DIR:=$HOME/.cache/dtls-target}"
 export CARGO_TARGET_DIR
 MANIFEST=bindings/node/Cargo.toml
 
@@ -33,11 +33,17 @@ echo "== npm install (builds the native module with cargo)"
 echo "== npm test"
 (cd node && timeout 600 npm test)
 
+echo "== the js code blocks of node/README.md (and README.md, docs/), as ESM and as CommonJS"
+timeout 600 python3 scripts/check-snippets.py js
+
 echo "== tsc --noEmit"
 (cd node && timeout 300 npx --no-install tsc --noEmit -p tsconfig.json)
 
 echo "== bench.js --quick (smoke run)"
 (cd node && timeout 300 node bench.js --quick)
+
+echo "== packages: pack, install outside the clone (prebuilt without cargo; source fallback), CJS + ESM, tsc"
+timeout 2400 bash scripts/node-dist.sh
 
 echo "== cargo fmt --check (bindings/node)"
 cargo fmt --manifest-path "$MANIFEST" --check

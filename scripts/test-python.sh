@@ -5,13 +5,14 @@
 #
 #   scripts/test-python.sh
 #
-# Environment: CARGO_TARGET_DIR (default ~/.cache/dtls-target-py) keeps the Rust build warm
-# across runs; DTLS_CACHE (default ~/.cache) holds the virtualenv and the tools' caches.
+# Environment: CARGO_TARGET_DIR (default ~/.cache/dtls-target, the one build cache of the
+# README) keeps the Rust build warm across runs; DTLS_CACHE (default ~/.cache) holds the
+# virtualenv and the tools' caches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dtls-target-py}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dtls-target}"
 export CARGO_TERM_COLOR=never
 cache="${DTLS_CACHE:-$HOME/.cache}"
 venv="$cache/dtls-py-venv"
@@ -51,7 +52,13 @@ sys.exit(0 if tuple(int(p) for p in version("pip").split(".")[:2]) >= (21, 3) el
 EOF
 
 echo "== pip install ./python (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+clone_before="$(git status --porcelain --ignored --untracked-files=all | sort)"
 "$py" -m pip install -q ./python
+if [ "$clone_before" != "$(git status --porcelain --ignored --untracked-files=all | sort)" ]; then
+  echo "pip install ./python wrote into the clone:" >&2
+  diff <(echo "$clone_before") <(git status --porcelain --ignored --untracked-files=all | sort) >&2 || true
+  exit 1
+fi
 # The tools, pinned: a new ruff or mypy release must not turn a clean tree red by itself.
 "$py" -m pip install -q "pytest==9.2.0" "mypy==2.4.1" "ruff==0.17.6"
 
@@ -69,6 +76,9 @@ echo "== pytest"
 # conftest.py; `pytest` (not `python -m pytest`) so python/dtls does not shadow the install.
 (cd python && "$venv/bin/pytest" -q -p no:cacheprovider tests)
 
+echo "== the code blocks of python/README.md (and any python block in README.md, docs/)"
+python3 scripts/check-snippets.py python --python "$py"
+
 echo "== stubtest dtls._native"
 # From the venv, so `dtls` is the installed package with its compiled extension.
 (cd "$venv" && "$py" -m mypy.stubtest dtls._native)
@@ -78,6 +88,20 @@ echo "== mypy --strict"
 
 echo "== ruff"
 (cd python && "$venv/bin/ruff" check . && "$venv/bin/ruff" format --check .)
+
+echo "== the build backend defaults CARGO_TARGET_DIR to the build cache"
+"$py" -m pip install -q "maturin==1.16.0"
+env -u CARGO_TARGET_DIR HOME="$cache/fake-home" "$py" - <<'EOF'
+import os, sys
+sys.path.insert(0, "python/_build")
+import backend  # noqa: F401
+want = os.path.join(os.environ["HOME"], ".cache", "dtls-target")
+assert os.environ["CARGO_TARGET_DIR"] == want, os.environ["CARGO_TARGET_DIR"]
+print("backend: CARGO_TARGET_DIR defaults to", want)
+EOF
+
+echo "== distributions: self-contained sdist, manylinux abi3 wheel, installed outside the clone"
+bash scripts/python-dist.sh
 
 echo "== cargo fmt / clippy (bindings/python)"
 cargo fmt --manifest-path bindings/python/Cargo.toml -- --check

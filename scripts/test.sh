@@ -32,6 +32,10 @@ for c in rustfmt clippy; do
   cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c"
 done
 
+echo "== hygiene (licenses, changelog, policy, links, build cache)"
+python3 scripts/check-hygiene.py
+echo "== documentation sh blocks (bash -n, paths); the other languages run in their suites"
+python3 scripts/check-snippets.py sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -46,6 +50,8 @@ echo "== python package"
 bash scripts/test-python.sh
 echo "== node package"
 bash scripts/test-node.sh
+echo "== snippet runners fail on a broken block"
+python3 scripts/check-snippets.py self-test --python "${DTLS_CACHE:-$HOME/.cache}/dtls-py-venv/bin/python"
 echo "== fuzz smoke (every target for a few seconds)"
 # cargo-fuzz needs a nightly toolchain; the instrumented builds are cached outside the clone.
 rustup toolchain list 2>/dev/null | grep -q '^nightly' || rustup toolchain install nightly --profile minimal

@@ -56,6 +56,8 @@ pub const DEFAULT_CIPHER_SUITES: &[CipherSuite] = &[
     CipherSuite::EcdheRsaChacha20Poly1305Sha256,
 ];
 
+pub use crate::dtls13::DEFAULT_SUITES13;
+
 /// The groups we implement, in default preference order.
 pub const DEFAULT_GROUPS: &[NamedGroup] = &[
     NamedGroup::X25519,
@@ -219,7 +221,7 @@ impl ConfigBuilder {
             .map(|_| "cannot draw a cookie secret".to_string());
         ConfigBuilder {
             c: Config {
-                versions: vec![ProtocolVersion::Dtls12],
+                versions: vec![ProtocolVersion::Dtls12, ProtocolVersion::Dtls13],
                 cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
                 suites13: crate::dtls13::DEFAULT_SUITES13.to_vec(),
                 groups: DEFAULT_GROUPS.to_vec(),
@@ -248,7 +250,10 @@ impl ConfigBuilder {
         }
     }
 
-    /// Protocol versions to offer or accept.
+    /// Protocol versions to offer or accept. The default is both DTLS 1.2 and DTLS 1.3: a
+    /// client offers both and a server picks 1.3 when the client offers it. A server with
+    /// 1.3 enabled that negotiates 1.2 marks its random with the RFC 8446 §4.1.3 downgrade
+    /// sentinel. Pass `&[ProtocolVersion::Dtls12]` for a 1.2-only endpoint.
     pub fn versions(mut self, versions: &[ProtocolVersion]) -> Self {
         self.c.versions = versions.to_vec();
         self

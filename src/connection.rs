@@ -269,6 +269,9 @@ impl Connection {
             if !(self.common.is_handshaking() && self.common.records.defer_any(whole, max)) {
                 self.common.stats.dropped.bad_epoch += 1;
             }
+            if let Machine::V13(m) = &mut self.machine {
+                m.record_unreadable(&self.common, now);
+            }
             return Ok(());
         };
         let epoch = self.common.records.read_epoch_at(idx);
@@ -280,7 +283,11 @@ impl Connection {
         hb.copy_from_slice(header_bytes);
         let max_auth = self.common.cfg.limits.max_auth_failures;
         let limits = self.common.cfg.limits;
+        // Application data exists only from the first application epoch on (RFC 9147 §6.1:
+        // epoch 2 carries the handshake); what opens in an earlier epoch is refused below.
+        let app_epoch = epoch >= crate::dtls13::EPOCH_APPLICATION;
         let queue_ok = self.common.is_connected()
+            && app_epoch
             && self.common.app_in.len() < limits.max_received_records
             && self.common.app_in.bytes() + encrypted.len() <= limits.max_received_bytes;
         // What opened and was not application data, copied out of the queue's slot.
@@ -319,6 +326,11 @@ impl Connection {
             return Ok(());
         };
         match ct {
+            // Authentic, so only the peer can have sent it: an unexpected record type, fatal
+            // (RFC 8446 §5, unexpected_message).
+            ContentType::ApplicationData if !app_epoch => {
+                Err(Error::unexpected("application data under handshake keys"))
+            }
             ContentType::ApplicationData => {
                 // Only while the queue had no room: dropped like any overflow.
                 self.common.stats.dropped.overflow += 1;
@@ -331,13 +343,29 @@ impl Connection {
                     _ => Ok(()),
                 }
             }
-            ContentType::Alert => self.handle_alert(epoch, &plain),
+            ContentType::Alert => self.handle_alert13(epoch, &plain),
             ContentType::Handshake => self.handshake13(now, epoch, seq, &plain),
             _ => {
                 self.common.stats.dropped.unexpected += 1;
                 Ok(())
             }
         }
+    }
+
+    /// A protected DTLS 1.3 alert. RFC 8446 §6.2: error alerts "MUST be treated as error
+    /// alerts when received regardless of the AlertLevel"; only the closure alerts
+    /// (close_notify, user_canceled, §6.1) may come as warnings.
+    fn handle_alert13(&mut self, epoch: Epoch, payload: &[u8]) -> Result<(), Error> {
+        if let Some(a) = Alert::from_bytes(payload) {
+            let closure = matches!(
+                a.description,
+                AlertDescription::CloseNotify | AlertDescription::UserCanceled
+            );
+            if epoch > 0 && !closure {
+                return Err(Error::AlertReceived(a.description));
+            }
+        }
+        self.handle_alert(epoch, payload)
     }
 
     /// Handshake records for the 1.3 machine, and the hand-over to 1.2 when a hybrid
@@ -413,6 +441,10 @@ impl Connection {
         };
         let v12 = self.common.cfg.versions.contains(&ProtocolVersion::Dtls12);
         self.machine = if crate::dtls13::server::offers_13(&ch) {
+            // A ClientHello2 admitted by a stateless front door: its HelloRetryRequest took
+            // the record number of ClientHello1, so ours continue from ClientHello2's rather
+            // than repeat it (a client's replay window would drop them; RFC 6347 §4.2.1).
+            self.common.records.skip_plaintext_seq_to(record_seq);
             Machine::V13(Box::new(Dtls13::accept_hello(&mut self.common, now, msg)?))
         } else if v12 {
             Machine::V12(Dtls12::accept_hello(
@@ -552,6 +584,9 @@ impl Connection {
             }
             (ContentType::Handshake, Machine::V13(_)) if epoch == 0 => {
                 self.handshake13(now, epoch, record_seq, payload)
+            }
+            (ContentType::Ack, Machine::V13(m)) if epoch == 0 => {
+                m.handle_ack(common, now, 0, payload)
             }
             (ContentType::Handshake, Machine::Pending) if epoch == 0 => {
                 self.pending_hello(now, record_seq, payload)
@@ -889,6 +924,11 @@ impl Connection {
         };
         let range = body_start + o.range.start..body_start + o.range.end;
         if o.content_type == ContentType::ApplicationData {
+            if epoch < crate::dtls13::EPOCH_APPLICATION {
+                // As in `process_record13`: never data under handshake keys (RFC 9147 §6.1).
+                let e = Error::unexpected("application data under handshake keys");
+                return Err(self.fail(e));
+            }
             return Ok(Some(&datagram[range]));
         }
         let plain = datagram[range].to_vec();
@@ -900,7 +940,7 @@ impl Connection {
                     _ => Ok(()),
                 }
             }
-            ContentType::Alert => self.handle_alert(epoch, &plain),
+            ContentType::Alert => self.handle_alert13(epoch, &plain),
             ContentType::Handshake => self.handshake13(now, epoch, seq, &plain),
             _ => {
                 self.common.stats.dropped.unexpected += 1;

@@ -6,6 +6,107 @@ use crate::msgs::enums::AlertDescription;
 use crate::verify::VerifyError;
 use std::fmt;
 
+/// Every result code of every front end: (number, C name, description). The one table the C
+/// ABI (`dtls_result_str`, `dtls_result_name`), Python and Node read; [`Error::code`] and
+/// [`Error::code_name`] agree with it (a test checks). It also lists the codes only a front end
+/// produces (a NULL pointer, a panic, bad UTF-8), so that all share one numbering. Numbers are
+/// never reused.
+pub const CODES: &[(u32, &str, &str)] = &[
+    (0, "DTLS_OK", "success"),
+    (1, "DTLS_EMPTY", "nothing to do"),
+    (
+        100,
+        "DTLS_ERR_NULL_POINTER",
+        "a required pointer argument was NULL",
+    ),
+    (101, "DTLS_ERR_INVALID_ARGUMENT", "invalid argument"),
+    (
+        102,
+        "DTLS_ERR_BUFFER_TOO_SMALL",
+        "buffer too small; *len holds the size needed",
+    ),
+    (
+        103,
+        "DTLS_ERR_NOT_CONNECTED",
+        "the handshake has not completed",
+    ),
+    (104, "DTLS_ERR_CLOSED", "the association is closed"),
+    (
+        105,
+        "DTLS_ERR_PANIC",
+        "internal panic; the context is poisoned",
+    ),
+    (
+        106,
+        "DTLS_ERR_EXPORTER_UNAVAILABLE",
+        "exporter unavailable before the handshake completes",
+    ),
+    (107, "DTLS_ERR_UTF8", "string argument is not valid UTF-8"),
+    (200, "DTLS_ERR_INVALID_CONFIG", "invalid configuration"),
+    (
+        201,
+        "DTLS_ERR_CERTIFICATE",
+        "certificate, key or fingerprint could not be loaded",
+    ),
+    (
+        202,
+        "DTLS_ERR_NO_VERIFIER",
+        "no way to authenticate the peer: no fingerprints and no roots",
+    ),
+    (300, "DTLS_ERR_HANDSHAKE_TIMEOUT", "handshake timed out"),
+    (301, "DTLS_ERR_ALERT_RECEIVED", "peer sent a fatal alert"),
+    (302, "DTLS_ERR_PEER_MISBEHAVED", "peer broke the protocol"),
+    (
+        303,
+        "DTLS_ERR_NO_COMMON_PARAMETERS",
+        "no cipher suite, group or version in common with the peer",
+    ),
+    (
+        304,
+        "DTLS_ERR_EMS_REQUIRED",
+        "peer does not support extended_master_secret, which is required",
+    ),
+    (
+        305,
+        "DTLS_ERR_KEY_USAGE_LIMIT",
+        "AEAD key usage limit reached; start a new association",
+    ),
+    (399, "DTLS_ERR_INTERNAL", "internal error"),
+    (
+        400,
+        "DTLS_ERR_FINGERPRINT_MISMATCH",
+        "peer certificate matches no pinned fingerprint",
+    ),
+    (
+        401,
+        "DTLS_ERR_CERTIFICATE_REJECTED",
+        "peer certificate rejected",
+    ),
+    (
+        402,
+        "DTLS_ERR_NO_PEER_CERTIFICATE",
+        "peer sent no certificate but one is required",
+    ),
+    (
+        403,
+        "DTLS_ERR_BAD_SIGNATURE",
+        "peer's handshake signature did not verify",
+    ),
+    (
+        404,
+        "DTLS_ERR_BAD_FINISHED",
+        "peer's Finished did not verify",
+    ),
+];
+
+/// The C name and description of a result code, from [`CODES`].
+pub fn describe_code(code: u32) -> Option<(&'static str, &'static str)> {
+    CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, n, d)| (*n, *d))
+}
+
 /// Why an association failed or an API call was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -216,5 +317,46 @@ impl std::error::Error for Error {}
 impl From<CertError> for Error {
     fn from(e: CertError) -> Self {
         Error::Certificate(e)
+    }
+}
+
+#[cfg(test)]
+mod code_table {
+    use super::*;
+
+    #[test]
+    fn every_error_is_in_the_table_under_its_name() {
+        let samples = [
+            Error::BufferTooSmall { needed: 1 },
+            Error::InvalidArgument("x"),
+            Error::NotConnected,
+            Error::Closed,
+            Error::InvalidConfig("x".into()),
+            Error::HandshakeTimeout {
+                likely_reason: None,
+            },
+            Error::AlertReceived(AlertDescription::CloseNotify),
+            Error::NoCommonParameters("x"),
+            Error::ExtendedMasterSecretRequired,
+            Error::BadFinished,
+            Error::FingerprintMismatch,
+            Error::NoPeerCertificate,
+            Error::BadSignature,
+            Error::NoVerifier,
+            Error::ExporterUnavailable,
+            Error::KeyUsageLimit("x"),
+            Error::Internal("x"),
+        ];
+        for e in samples {
+            assert_eq!(
+                describe_code(e.code()).map(|d| d.0),
+                Some(e.code_name()),
+                "{e:?}"
+            );
+        }
+        let mut numbers: Vec<u32> = CODES.iter().map(|c| c.0).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), CODES.len(), "a number used twice");
     }
 }

@@ -51,6 +51,7 @@ pub mod event;
 pub mod front_door;
 pub mod handshake;
 pub mod msgs;
+pub mod names;
 pub mod record;
 pub mod sdp;
 pub mod srtp;
@@ -71,7 +72,7 @@ pub use error::Error;
 pub use event::{Event, Negotiated};
 /// The front door under its former name.
 pub use front_door as server;
-pub use front_door::{ServerFrontDoor, Verdict};
+pub use front_door::{Admission, ServerFrontDoor, Verdict};
 pub use msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion};
 pub use srtp::SrtpKeyingMaterial;
 pub use stats::Stats;

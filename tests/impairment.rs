@@ -364,3 +364,41 @@ fn extreme_loss_ends_at_the_deadline() {
         }
     }
 }
+
+/// The test pair's front door (`Pair::with_front_door`, i.e. `ServerFrontDoor::admit`) admits
+/// a DTLS 1.3-only client: one HelloRetryRequest cookie, then one accept. At MTU 200 the
+/// ClientHello spans datagrams, so the door holds its first fragments until the last arrives.
+#[test]
+fn front_door_admits_a_dtls13_client() {
+    for mtu in [200u16, 1500] {
+        let cell = Cell {
+            cookie: Cookie::FrontDoor,
+            mtu,
+            version: impair::pair::Version::V13,
+            ..profile("plain")
+        };
+        let r = run_cell(&cell, 1, 1);
+        assert_all_complete(&r);
+        let t = &r.trials[0];
+        assert_eq!(
+            t.door.get("reply"),
+            Some(&1),
+            "{}: {:?}",
+            cell.label(),
+            t.door
+        );
+        assert_eq!(
+            t.door.get("accept"),
+            Some(&1),
+            "{}: {:?}",
+            cell.label(),
+            t.door
+        );
+        assert_eq!(t.door.get("drop"), None, "{}: {:?}", cell.label(), t.door);
+        if mtu == 200 {
+            assert!(t.door.get("held").is_some_and(|&n| n >= 1), "{:?}", t.door);
+        } else {
+            assert_eq!(t.door.get("held"), None, "{:?}", t.door);
+        }
+    }
+}

@@ -42,7 +42,7 @@ use common::udp_peer::{
 use dtls_proto::srtp::parse_profiles;
 use dtls_proto::{
     AlertDescription, Certificate, CipherSuite, Config, ConfigBuilder, Connection, Error, Event,
-    PeerVerification,
+    PeerVerification, ProtocolVersion,
 };
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -1059,7 +1059,18 @@ fn mki_engine_pair_carried_both_ways() {
 /// srtp_mki is rewritten in flight to another value of the same length.
 #[test]
 fn mki_engine_pair_changed_by_server_aborts() {
-    let (c, s) = pair_configs(&MKI);
+    // DTLS 1.2 pinned: the rewrite needs the ServerHello's use_srtp in the clear (DTLS 1.3
+    // carries it in the encrypted EncryptedExtensions, where tampering fails the AEAD).
+    let v12 = [ProtocolVersion::Dtls12];
+    let c = our_client(&[GCM256.id, CM80.id])
+        .srtp_mki(&MKI)
+        .versions(&v12)
+        .build()
+        .unwrap();
+    let s = our_server(&[CM80.id, GCM256.id])
+        .versions(&v12)
+        .build()
+        .unwrap();
     // use_srtp (type 14), ext length 9: profiles<2..> = [CM-80], srtp_mki<0..255> = MKI.
     let mut pattern = vec![0x00, 0x0e, 0x00, 0x09, 0x00, 0x02, 0x00, 0x01, 0x04];
     pattern.extend_from_slice(&MKI);

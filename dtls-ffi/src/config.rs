@@ -4,9 +4,7 @@ use crate::boundary::{arg_bytes, arg_mut, arg_out, arg_ref, arg_str, code, guard
 use crate::certificate::dtls_certificate;
 use crate::result::{dtls_result, DTLS_ERR_CERTIFICATE, DTLS_ERR_INVALID_ARGUMENT, DTLS_OK};
 use dtls_proto::verify::RootStore;
-use dtls_proto::{
-    CipherSuite, Config, ConfigBuilder, Fingerprint, PeerVerification, ProtocolVersion,
-};
+use dtls_proto::{CipherSuite, Config, ConfigBuilder, Fingerprint, PeerVerification};
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -24,6 +22,8 @@ pub struct dtls_config {
 
 /// Version mask bit: DTLS 1.2 (RFC 6347).
 pub const DTLS_V1_2: u32 = 1;
+const _: () = assert!(DTLS_V1_2 == dtls_proto::names::VERSION_BIT_12);
+const _: () = assert!(DTLS_V1_3 == dtls_proto::names::VERSION_BIT_13);
 /// Version mask bit: DTLS 1.3 (RFC 9147).
 pub const DTLS_V1_3: u32 = 2;
 
@@ -72,7 +72,7 @@ unsafe fn set(
     })
 }
 
-/// Starts a configuration with the defaults: DTLS 1.2, all six ECDHE AEAD suites,
+/// Starts a configuration with the defaults: DTLS 1.2 and 1.3, all six ECDHE AEAD suites,
 /// X25519/P-256/P-384, extended master secret required, cookie exchange on, MTU 1200,
 /// retransmission timeout 1 s doubling to 60 s, 60 s handshake deadline, `DTLS_VERIFY_AUTO`.
 ///
@@ -115,9 +115,10 @@ pub unsafe extern "C" fn dtls_config_builder_set_certificate(
     }
 }
 
-/// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (the default is 1.2 only).
-/// With both bits a client offers both and a server accepts either. Zero or unknown bits give
-/// `DTLS_ERR_INVALID_ARGUMENT`.
+/// Sets the protocol versions, a mask of `DTLS_V1_2` / `DTLS_V1_3` (both: a client offers
+/// both and a server accepts either, picking 1.3 when the client offers it). Zero or unknown
+/// bits give `DTLS_ERR_INVALID_ARGUMENT` (the engine's `names::versions_from_mask` decides,
+/// as it does for Python and Node).
 ///
 /// # Safety
 /// `b` is a live builder.
@@ -129,16 +130,9 @@ pub unsafe extern "C" fn dtls_config_builder_set_versions(
     // SAFETY: `b` per the contract above.
     unsafe {
         set(b, |b| {
-            if mask == 0 || mask & !(DTLS_V1_2 | DTLS_V1_3) != 0 {
-                return Err(DTLS_ERR_INVALID_ARGUMENT);
-            }
-            let versions: &[ProtocolVersion] = match (mask & DTLS_V1_2 != 0, mask & DTLS_V1_3 != 0)
-            {
-                (true, true) => &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13],
-                (false, true) => &[ProtocolVersion::Dtls13],
-                _ => &[ProtocolVersion::Dtls12],
-            };
-            update(b, |c| c.versions(versions));
+            let versions = dtls_proto::names::versions_from_mask(mask)
+                .map_err(|_| DTLS_ERR_INVALID_ARGUMENT)?;
+            update(b, |c| c.versions(&versions));
             Ok(DTLS_OK)
         })
     }

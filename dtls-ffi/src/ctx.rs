@@ -431,6 +431,29 @@ pub unsafe extern "C" fn dtls_close(ctx: *mut dtls_ctx) -> dtls_result {
     unsafe { with_ctx_mut(ctx, |conn| conn.close().map(|_| DTLS_OK).map_err(code)) }
 }
 
+/// Updates our sending keys (DTLS 1.3 KeyUpdate, RFC 9147 §8); with `request_peer` the peer is
+/// asked to update its own too. The new keys take over once the peer acknowledges (poll
+/// output after this call). `DTLS_ERR_NOT_CONNECTED` before the handshake completes;
+/// `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 association, which has no key update.
+///
+/// # Safety
+/// `ctx` is a live context.
+#[no_mangle]
+pub unsafe extern "C" fn dtls_key_update(
+    ctx: *mut dtls_ctx,
+    request_peer: bool,
+    now_ms: u64,
+) -> dtls_result {
+    // SAFETY: `ctx` per the contract above.
+    unsafe {
+        with_ctx_mut(ctx, |conn| {
+            conn.key_update(now_ms, request_peer)
+                .map(|_| DTLS_OK)
+                .map_err(code)
+        })
+    }
+}
+
 /// Points `*der`/`*len` at certificate `index` (0 = the leaf) of the peer's verified chain:
 /// `DTLS_OK`, or `DTLS_EMPTY` when there is no certificate at `index` (yet).
 ///

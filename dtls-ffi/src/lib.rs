@@ -25,6 +25,7 @@ pub mod ctx;
 pub mod demux;
 pub mod event;
 pub mod front_door;
+pub mod names;
 pub mod result;
 pub mod sdp;
 
@@ -36,3 +37,9 @@ pub use event::*;
 pub use front_door::*;
 pub use result::*;
 pub use sdp::*;
+
+// The README's Rust code blocks run as doc tests of this module, which exists only then (the
+// other languages' blocks run in scripts/check-snippets.py).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme_snippets {}

@@ -5,7 +5,8 @@
 //! API carries the same number. Numbers are never reused.
 
 use crate::boundary::guard_or;
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
 
 /// The result of every fallible call: `DTLS_OK`, `DTLS_EMPTY` or a `DTLS_ERR_*` code.
 pub type dtls_result = u32;
@@ -71,126 +72,22 @@ pub const DTLS_ERR_BAD_SIGNATURE: dtls_result = 403;
 /// The peer's Finished message did not verify.
 pub const DTLS_ERR_BAD_FINISHED: dtls_result = 404;
 
-// Every code with its C name and message: the one table `dtls_result_str` and
-// `dtls_result_name` read.
-static RESULTS: &[(dtls_result, &CStr, &CStr)] = &[
-    (DTLS_OK, c"DTLS_OK", c"success"),
-    (DTLS_EMPTY, c"DTLS_EMPTY", c"nothing to do"),
-    (
-        DTLS_ERR_NULL_POINTER,
-        c"DTLS_ERR_NULL_POINTER",
-        c"a required pointer argument was NULL",
-    ),
-    (
-        DTLS_ERR_INVALID_ARGUMENT,
-        c"DTLS_ERR_INVALID_ARGUMENT",
-        c"invalid argument",
-    ),
-    (
-        DTLS_ERR_BUFFER_TOO_SMALL,
-        c"DTLS_ERR_BUFFER_TOO_SMALL",
-        c"buffer too small; *len holds the size needed",
-    ),
-    (
-        DTLS_ERR_NOT_CONNECTED,
-        c"DTLS_ERR_NOT_CONNECTED",
-        c"the handshake has not completed",
-    ),
-    (
-        DTLS_ERR_CLOSED,
-        c"DTLS_ERR_CLOSED",
-        c"the association is closed",
-    ),
-    (
-        DTLS_ERR_PANIC,
-        c"DTLS_ERR_PANIC",
-        c"internal panic; the context is poisoned",
-    ),
-    (
-        DTLS_ERR_EXPORTER_UNAVAILABLE,
-        c"DTLS_ERR_EXPORTER_UNAVAILABLE",
-        c"exporter unavailable before the handshake completes",
-    ),
-    (
-        DTLS_ERR_UTF8,
-        c"DTLS_ERR_UTF8",
-        c"string argument is not valid UTF-8",
-    ),
-    (
-        DTLS_ERR_INVALID_CONFIG,
-        c"DTLS_ERR_INVALID_CONFIG",
-        c"invalid configuration",
-    ),
-    (
-        DTLS_ERR_CERTIFICATE,
-        c"DTLS_ERR_CERTIFICATE",
-        c"certificate, key or fingerprint could not be loaded",
-    ),
-    (
-        DTLS_ERR_NO_VERIFIER,
-        c"DTLS_ERR_NO_VERIFIER",
-        c"no way to authenticate the peer: no fingerprints and no roots",
-    ),
-    (
-        DTLS_ERR_HANDSHAKE_TIMEOUT,
-        c"DTLS_ERR_HANDSHAKE_TIMEOUT",
-        c"handshake timed out",
-    ),
-    (
-        DTLS_ERR_ALERT_RECEIVED,
-        c"DTLS_ERR_ALERT_RECEIVED",
-        c"peer sent a fatal alert",
-    ),
-    (
-        DTLS_ERR_PEER_MISBEHAVED,
-        c"DTLS_ERR_PEER_MISBEHAVED",
-        c"peer broke the protocol",
-    ),
-    (
-        DTLS_ERR_NO_COMMON_PARAMETERS,
-        c"DTLS_ERR_NO_COMMON_PARAMETERS",
-        c"no cipher suite, group or version in common with the peer",
-    ),
-    (
-        DTLS_ERR_EMS_REQUIRED,
-        c"DTLS_ERR_EMS_REQUIRED",
-        c"peer does not support extended_master_secret, which is required",
-    ),
-    (
-        DTLS_ERR_KEY_USAGE_LIMIT,
-        c"DTLS_ERR_KEY_USAGE_LIMIT",
-        c"AEAD key usage limit reached; start a new association",
-    ),
-    (DTLS_ERR_INTERNAL, c"DTLS_ERR_INTERNAL", c"internal error"),
-    (
-        DTLS_ERR_FINGERPRINT_MISMATCH,
-        c"DTLS_ERR_FINGERPRINT_MISMATCH",
-        c"peer certificate matches no pinned fingerprint",
-    ),
-    (
-        DTLS_ERR_CERTIFICATE_REJECTED,
-        c"DTLS_ERR_CERTIFICATE_REJECTED",
-        c"peer certificate rejected",
-    ),
-    (
-        DTLS_ERR_NO_PEER_CERTIFICATE,
-        c"DTLS_ERR_NO_PEER_CERTIFICATE",
-        c"peer sent no certificate but one is required",
-    ),
-    (
-        DTLS_ERR_BAD_SIGNATURE,
-        c"DTLS_ERR_BAD_SIGNATURE",
-        c"peer's handshake signature did not verify",
-    ),
-    (
-        DTLS_ERR_BAD_FINISHED,
-        c"DTLS_ERR_BAD_FINISHED",
-        c"peer's Finished did not verify",
-    ),
-];
+// The names and messages come from the engine's one table (`dtls_proto::error::CODES`), made
+// NUL-terminated once and kept for the life of the process.
+fn results() -> &'static [(dtls_result, CString, CString)] {
+    static T: OnceLock<Vec<(dtls_result, CString, CString)>> = OnceLock::new();
+    T.get_or_init(|| {
+        dtls_proto::error::CODES
+            .iter()
+            .filter_map(|(n, name, msg)| {
+                Some((*n, CString::new(*name).ok()?, CString::new(*msg).ok()?))
+            })
+            .collect()
+    })
+}
 
-fn lookup(result: dtls_result) -> Option<&'static (dtls_result, &'static CStr, &'static CStr)> {
-    RESULTS.iter().find(|(r, _, _)| *r == result)
+fn lookup(result: dtls_result) -> Option<&'static (dtls_result, CString, CString)> {
+    results().iter().find(|(r, _, _)| *r == result)
 }
 
 /// A short English description of `result`; `"unknown result"` for a number this library
@@ -228,4 +125,60 @@ const VERSION: &CStr =
 #[no_mangle]
 pub extern "C" fn dtls_version() -> *const c_char {
     guard_or(VERSION.as_ptr(), || VERSION.as_ptr())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The C constants (which cbindgen needs as literals) agree with the engine's table.
+    #[test]
+    fn constants_match_the_engine_table() {
+        let consts: &[(dtls_result, &str)] = &[
+            (DTLS_OK, "DTLS_OK"),
+            (DTLS_EMPTY, "DTLS_EMPTY"),
+            (DTLS_ERR_NULL_POINTER, "DTLS_ERR_NULL_POINTER"),
+            (DTLS_ERR_INVALID_ARGUMENT, "DTLS_ERR_INVALID_ARGUMENT"),
+            (DTLS_ERR_BUFFER_TOO_SMALL, "DTLS_ERR_BUFFER_TOO_SMALL"),
+            (DTLS_ERR_NOT_CONNECTED, "DTLS_ERR_NOT_CONNECTED"),
+            (DTLS_ERR_CLOSED, "DTLS_ERR_CLOSED"),
+            (DTLS_ERR_PANIC, "DTLS_ERR_PANIC"),
+            (
+                DTLS_ERR_EXPORTER_UNAVAILABLE,
+                "DTLS_ERR_EXPORTER_UNAVAILABLE",
+            ),
+            (DTLS_ERR_UTF8, "DTLS_ERR_UTF8"),
+            (DTLS_ERR_INVALID_CONFIG, "DTLS_ERR_INVALID_CONFIG"),
+            (DTLS_ERR_CERTIFICATE, "DTLS_ERR_CERTIFICATE"),
+            (DTLS_ERR_NO_VERIFIER, "DTLS_ERR_NO_VERIFIER"),
+            (DTLS_ERR_HANDSHAKE_TIMEOUT, "DTLS_ERR_HANDSHAKE_TIMEOUT"),
+            (DTLS_ERR_ALERT_RECEIVED, "DTLS_ERR_ALERT_RECEIVED"),
+            (DTLS_ERR_PEER_MISBEHAVED, "DTLS_ERR_PEER_MISBEHAVED"),
+            (
+                DTLS_ERR_NO_COMMON_PARAMETERS,
+                "DTLS_ERR_NO_COMMON_PARAMETERS",
+            ),
+            (DTLS_ERR_EMS_REQUIRED, "DTLS_ERR_EMS_REQUIRED"),
+            (DTLS_ERR_KEY_USAGE_LIMIT, "DTLS_ERR_KEY_USAGE_LIMIT"),
+            (DTLS_ERR_INTERNAL, "DTLS_ERR_INTERNAL"),
+            (
+                DTLS_ERR_FINGERPRINT_MISMATCH,
+                "DTLS_ERR_FINGERPRINT_MISMATCH",
+            ),
+            (
+                DTLS_ERR_CERTIFICATE_REJECTED,
+                "DTLS_ERR_CERTIFICATE_REJECTED",
+            ),
+            (DTLS_ERR_NO_PEER_CERTIFICATE, "DTLS_ERR_NO_PEER_CERTIFICATE"),
+            (DTLS_ERR_BAD_SIGNATURE, "DTLS_ERR_BAD_SIGNATURE"),
+            (DTLS_ERR_BAD_FINISHED, "DTLS_ERR_BAD_FINISHED"),
+        ];
+        for (n, name) in consts {
+            assert_eq!(
+                dtls_proto::error::describe_code(*n).map(|d| d.0),
+                Some(*name)
+            );
+        }
+        assert_eq!(consts.len(), dtls_proto::error::CODES.len());
+    }
 }

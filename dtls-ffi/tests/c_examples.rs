@@ -41,7 +41,7 @@ fn loopback_shared() {
     let out = run_ok(Command::new(&exe), "loopback (shared)", RUN_LIMIT);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("loopback: OK"), "{stdout}");
-    assert!(stdout.contains("version 0xFEFD"), "{stdout}");
+    assert!(stdout.contains("version 0xFEFC"), "{stdout}");
 }
 
 #[test]

@@ -494,9 +494,11 @@ fn c_client_vs_c_server_fingerprint_pinning() {
     server.expect("Peer sent close_notify");
 }
 
-/// The side that did not fail: its peer's fatal alert is a plaintext epoch-0 record, which
-/// anybody could forge, so it does not end the handshake; the handshake deadline does
-/// (DESIGN.md, "Rules of the house"). A short deadline keeps the test quick.
+/// The side that did not fail: in DTLS 1.2 its peer's fatal alert is a plaintext epoch-0
+/// record, which anybody could forge, so it does not end the handshake; the handshake deadline
+/// does (DESIGN.md, "Rules of the house"). A short deadline keeps the test quick. The tests
+/// of that rule pin DTLS 1.2 (`-dtls1_2`): in DTLS 1.3 the alert travels under the handshake
+/// keys and ends the handshake at once (`*_dtls13` below).
 const SHORT_DEADLINE: [&str; 2] = ["-hs_timeout", "2000"];
 
 fn expect_deadline_failure(p: &mut Proc) {
@@ -513,9 +515,9 @@ fn expect_deadline_failure(p: &mut Proc) {
 #[test]
 fn client_rejects_wrong_server_fingerprint() {
     let port = port();
-    let mut server = start_server(port, &SHORT_DEADLINE);
+    let mut server = start_server(port, &[SHORT_DEADLINE[0], SHORT_DEADLINE[1], "-dtls1_2"]);
     let bad = wrong(&server.fingerprint("Local fingerprint: "));
-    let mut client = start_client(port, &["-fingerprint", &bad]);
+    let mut client = start_client(port, &["-fingerprint", &bad, "-dtls1_2"]);
     let c = client.wait();
     assert!(!c.success(), "{c}\n{}", client.output());
     assert!(
@@ -534,7 +536,7 @@ fn client_rejects_wrong_server_fingerprint() {
 fn server_rejects_wrong_client_fingerprint() {
     let port = port();
     let bad = wrong(&openssl_fingerprint(&fixture("selfsigned-a.crt")));
-    let mut server = start_server(port, &["-fingerprint", &bad]);
+    let mut server = start_server(port, &["-fingerprint", &bad, "-dtls1_2"]);
     let server_fp = server.fingerprint("Local fingerprint: ");
     let (cert, key) = (fixture("selfsigned-a.crt"), fixture("selfsigned-a.key"));
     let mut client = start_client(
@@ -548,6 +550,7 @@ fn server_rejects_wrong_client_fingerprint() {
             &key,
             SHORT_DEADLINE[0],
             SHORT_DEADLINE[1],
+            "-dtls1_2",
         ],
     );
     let s = server.wait();
@@ -558,6 +561,28 @@ fn server_rejects_wrong_client_fingerprint() {
         server.output()
     );
     expect_deadline_failure(&mut client);
+}
+
+/// DTLS 1.3 (the default): the client that pinned the wrong fingerprint sends its
+/// bad_certificate alert under the handshake keys, so the server ends at once with
+/// DTLS_ERR_ALERT_RECEIVED instead of waiting for its (long) deadline.
+#[test]
+fn client_rejects_wrong_server_fingerprint_dtls13() {
+    let port = port();
+    let mut server = start_server(port, &["-hs_timeout", "30000"]);
+    let bad = wrong(&server.fingerprint("Local fingerprint: "));
+    let mut client = start_client(port, &["-fingerprint", &bad]);
+    let c = client.wait();
+    assert!(!c.success(), "{c}\n{}", client.output());
+    client.expect("DTLS_ERR_FINGERPRINT_MISMATCH");
+    let s = server.wait();
+    assert!(!s.success(), "{s}\n{}", server.output());
+    server.expect("DTLS_ERR_ALERT_RECEIVED");
+    assert!(
+        !server.output().contains("Connected"),
+        "{}",
+        server.output()
+    );
 }
 
 /// client.c and server.c statically linked under ASan+UBSan (leak checking on), pinned
@@ -653,7 +678,8 @@ fn c_client_vs_c_server_under_valgrind() {
     let port = port();
     let addr = format!("127.0.0.1:{port}");
     let mut sargs = vg(&examples().server);
-    let chacha = "ECDHE-ECDSA-CHACHA20-POLY1305";
+    // The ChaCha20-Poly1305 suite of each version; the default negotiates DTLS 1.3.
+    let chacha = "ECDHE-ECDSA-CHACHA20-POLY1305:TLS_CHACHA20_POLY1305_SHA256";
     sargs.extend([
         "-accept".into(),
         addr.clone(),
@@ -671,7 +697,7 @@ fn c_client_vs_c_server_under_valgrind() {
     let cargs: Vec<&str> = cargs.iter().map(String::as_str).collect();
     let mut client = Proc::spawn("client (valgrind)", Path::new("valgrind"), &cargs).patient(slow);
     client.expect("Connected");
-    client.expect("Cipher: TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+    client.expect("Cipher: TLS_CHACHA20_POLY1305_SHA256");
     client.write("through valgrind\n");
     client.expect("through valgrind\n");
     client.close_stdin();

@@ -36,7 +36,8 @@ use udp_peer::{free_udp_port, parse_keying_material, Peer};
 const WAIT: Duration = Duration::from_secs(10);
 /// The same under valgrind, which runs the handshake (and key generation) many times slower.
 const SLOW: Duration = Duration::from_secs(90);
-const CHACHA: &str = "ECDHE-ECDSA-CHACHA20-POLY1305";
+/// The ChaCha20-Poly1305 suite of each version (the default negotiates DTLS 1.3).
+const CHACHA: &str = "ECDHE-ECDSA-CHACHA20-POLY1305:TLS_CHACHA20_POLY1305_SHA256";
 
 fn fixture(name: &str) -> String {
     root()
@@ -499,10 +500,12 @@ fn srtp_keys_rejects_a_wrong_fingerprint() {
         "{}",
         active.output()
     );
-    // The passive side never completes; its handshake deadline ends it.
+    // The passive side never completes: the client's bad_certificate alert, sent under the
+    // DTLS 1.3 handshake keys (the default), ends it (a DTLS 1.2 one would be plaintext and
+    // ignored until the handshake deadline).
     let status = passive.wait();
     assert!(!status.success(), "{status}\n{}", passive.output());
-    passive.expect("DTLS_ERR_HANDSHAKE_TIMEOUT");
+    passive.expect("DTLS_ERR_ALERT_RECEIVED");
     assert!(!passive.stdout().contains("client key"));
 }
 
@@ -712,6 +715,18 @@ fn client_hello() -> Vec<u8> {
 /// server forgets it after `idle_ms`) and stray datagrams on the server's socket. Returns the
 /// summary.
 fn multi_echo(server: &Launcher, clients: usize, idle_ms: &str, extra: &[&str]) -> Summary {
+    multi_echo_with(server, clients, idle_ms, extra, &[]).0
+}
+
+/// `multi_echo` with `client_extra` options for every client.c; also returns the server's
+/// stderr and the clients' stderr.
+fn multi_echo_with(
+    server: &Launcher,
+    clients: usize,
+    idle_ms: &str,
+    extra: &[&str],
+    client_extra: &[&str],
+) -> (Summary, String, Vec<String>) {
     let port = port();
     let addr = format!("127.0.0.1:{port}");
     let (cert, key) = (fixture("selfsigned-a.crt"), fixture("selfsigned-a.key"));
@@ -739,7 +754,8 @@ fn multi_echo(server: &Launcher, clients: usize, idle_ms: &str, extra: &[&str]) 
         .to_string();
 
     // Strays on the same socket: STUN and RTP (not DTLS, RFC 7983), junk that looks like DTLS,
-    // and a ClientHello without a cookie, which gets a HelloVerifyRequest and no state.
+    // and a ClientHello without a cookie (offering 1.3 and 1.2, the default), which gets a
+    // HelloRetryRequest (a ServerHello, handshake type 2) and no state.
     let stray = UdpSocket::bind("127.0.0.1:0").unwrap();
     stray.set_read_timeout(Some(server.wait)).unwrap();
     for d in [
@@ -751,11 +767,11 @@ fn multi_echo(server: &Launcher, clients: usize, idle_ms: &str, extra: &[&str]) 
     }
     stray.send_to(&client_hello(), &addr).unwrap();
     let mut hvr = [0u8; 512];
-    let (n, _) = stray.recv_from(&mut hvr).expect("no HelloVerifyRequest");
-    assert!(n > 25 && hvr[0] == 22 && hvr[13] == 3, "{:?}", &hvr[..n]);
+    let (n, _) = stray.recv_from(&mut hvr).expect("no HelloRetryRequest");
+    assert!(n > 25 && hvr[0] == 22 && hvr[13] == 2, "{:?}", &hvr[..n]);
 
     let client = Launcher::native(&shared().client);
-    let common = [
+    let mut common = vec![
         "-connect",
         addr.as_str(),
         "-fingerprint",
@@ -765,6 +781,7 @@ fn multi_echo(server: &Launcher, clients: usize, idle_ms: &str, extra: &[&str]) 
         "-key",
         key.as_str(),
     ];
+    common.extend_from_slice(client_extra);
     // The one that vanishes: connected, then killed without close_notify.
     let mut vanishing = client.spawn("client (vanishing)", &common);
     vanishing.expect("Connected");
@@ -797,7 +814,28 @@ fn multi_echo(server: &Launcher, clients: usize, idle_ms: &str, extra: &[&str]) 
         err.contains(&format!("idle for {idle_ms} ms, removed")),
         "{err}"
     );
-    s
+    let client_errs = procs.iter().map(|p| p.stderr()).collect();
+    (s, err, client_errs)
+}
+
+/// multi_server (both versions, the default) through its front door (dtls_front_door_admit):
+/// DTLS 1.3-only clients get a HelloRetryRequest cookie and connect with 1.3, DTLS 1.2-only
+/// clients a HelloVerifyRequest and connect with 1.2.
+#[test]
+fn multi_server_admits_dtls13_only_and_dtls12_only_clients() {
+    let server = Launcher::native(&shared().multi_server);
+    for (flag, want) in [("-dtls1_3", "DTLSv1.3"), ("-dtls1_2", "DTLSv1.2")] {
+        let (s, _, clients) = multi_echo_with(&server, 2, "1500", &[], &[flag]);
+        assert_eq!(
+            (s.ended, s.closed, s.failed, s.idle),
+            (3, 2, 0, 1),
+            "{flag}: {s:?}"
+        );
+        assert!(s.hello_verify_requests >= 3, "{flag}: {s:?}");
+        for err in clients {
+            assert!(err.contains(&format!("Protocol: {want} ")), "{flag}: {err}");
+        }
+    }
 }
 
 #[test]
@@ -808,13 +846,15 @@ fn multi_server_echoes_many_clients() {
         (7, 6, 0, 1, 2, 0),
         "{s:?}"
     );
-    // One per client plus the stray ClientHello (more if a retransmission crossed one).
+    // One cookie reply per client plus the stray ClientHello (more if a retransmission
+    // crossed one).
     assert!(s.hello_verify_requests >= 8, "{s:?}");
     assert!(s.dropped >= 1, "{s:?}");
 }
 
-/// A client that pins the wrong server fingerprint aborts; the server's side of it fails at
-/// the handshake deadline and is removed, and the exit status says a session failed.
+/// A client that pins the wrong server fingerprint aborts; the server's side of it fails (on
+/// the client's authenticated DTLS 1.3 alert) and is removed, and the exit status says a
+/// session failed.
 #[test]
 fn multi_server_reports_a_failed_handshake() {
     let port = port();
@@ -839,7 +879,9 @@ fn multi_server_reports_a_failed_handshake() {
     c.expect("DTLS_ERR_FINGERPRINT_MISMATCH");
     let status = srv.wait();
     assert_eq!(status.code(), Some(1), "{}", srv.output());
-    srv.expect("failed: DTLS_ERR_HANDSHAKE_TIMEOUT");
+    // DTLS 1.3 (the default): the client's alert is authenticated and ends the association
+    // (with 1.2 the plaintext alert is ignored until the handshake deadline).
+    srv.expect("failed: DTLS_ERR_ALERT_RECEIVED");
     let s = summary(&srv);
     assert_eq!((s.ended, s.closed, s.failed, s.idle), (1, 0, 1, 0), "{s:?}");
 }

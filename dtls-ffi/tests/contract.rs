@@ -23,6 +23,11 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        Self::with_versions(0)
+    }
+
+    /// `versions`: a `DTLS_V1_*` mask for both configs, 0 for the default.
+    fn with_versions(versions: u32) -> Self {
         // SAFETY: all pointers passed are valid locals or handles from the library.
         unsafe {
             let mut cert = null_mut();
@@ -42,6 +47,9 @@ impl Fixture {
                 dtls_config_builder_set_srtp_profiles(b, srtp.as_ptr(), 1),
                 DTLS_OK
             );
+            if versions != 0 {
+                assert_eq!(dtls_config_builder_set_versions(b, versions), DTLS_OK);
+            }
             let mut server_cfg = null();
             assert_eq!(dtls_config_builder_build(b, &mut server_cfg), DTLS_OK);
             let mut b = null_mut();
@@ -54,6 +62,9 @@ impl Fixture {
                 dtls_config_builder_set_srtp_profiles(b, srtp.as_ptr(), 1),
                 DTLS_OK
             );
+            if versions != 0 {
+                assert_eq!(dtls_config_builder_set_versions(b, versions), DTLS_OK);
+            }
             let mut client_cfg = null();
             assert_eq!(dtls_config_builder_build(b, &mut client_cfg), DTLS_OK);
             Fixture {
@@ -1080,7 +1091,8 @@ fn sdp_functions() {
 /// context bound to the same address; a too-small reply buffer says how much is needed.
 #[test]
 fn server_prefilter_through_the_c_abi() {
-    let f = Fixture::new();
+    // dtls_server_prefilter is the DTLS 1.2 front door (dtls_front_door_admit serves 1.3).
+    let f = Fixture::with_versions(DTLS_V1_2);
     let peer = *b"127.0.0.1:5000";
     let mut reply = [0u8; DTLS_PREFILTER_REPLY_MAX];
     let (mut n, mut v) = (0usize, 0u32);
@@ -1491,5 +1503,85 @@ fn zero_copy_record_path() {
         );
         dtls_ctx_free(c);
         dtls_ctx_free(srv);
+    }
+}
+
+/// DTLS 1.3 through the C ABI: the mask selects it, the event says 0xFEFC, both sides export
+/// the same keys, `dtls_key_update` works on 1.3 and is refused on 1.2.
+#[test]
+fn dtls13_through_the_c_abi() {
+    // SAFETY: all pointers are valid locals or handles from the library, freed once.
+    unsafe {
+        let mut cert = null_mut();
+        assert_eq!(
+            dtls_certificate_generate(c"c13".as_ptr(), &mut cert),
+            DTLS_OK
+        );
+        let cfg = |mask: u32| {
+            let mut b = null_mut();
+            assert_eq!(dtls_config_builder_new(&mut b), DTLS_OK);
+            assert_eq!(dtls_config_builder_set_certificate(b, cert), DTLS_OK);
+            assert_eq!(
+                dtls_config_builder_set_peer_verification(b, DTLS_VERIFY_DANGEROUS_ACCEPT_ANY),
+                DTLS_OK
+            );
+            assert_eq!(dtls_config_builder_set_versions(b, mask), DTLS_OK);
+            let mut c = null();
+            assert_eq!(dtls_config_builder_build(b, &mut c), DTLS_OK);
+            c
+        };
+        for (cmask, smask, want) in [
+            (DTLS_V1_3, DTLS_V1_3, 0xFEFCu16),
+            (DTLS_V1_2 | DTLS_V1_3, DTLS_V1_2 | DTLS_V1_3, 0xFEFC),
+            (DTLS_V1_2 | DTLS_V1_3, DTLS_V1_2, 0xFEFD),
+        ] {
+            let (ccfg, scfg) = (cfg(cmask), cfg(smask));
+            let (mut c, mut s) = (null_mut(), null_mut());
+            assert_eq!(
+                dtls_ctx_new(ccfg, DTLS_ROLE_CLIENT, null(), 0, &mut c),
+                DTLS_OK
+            );
+            assert_eq!(
+                dtls_ctx_new(scfg, DTLS_ROLE_SERVER, null(), 0, &mut s),
+                DTLS_OK
+            );
+            handshake(c, s);
+            let mut ev: dtls_event = std::mem::zeroed();
+            let mut version = 0;
+            while dtls_poll_event(c, &mut ev) == DTLS_OK {
+                if ev.kind == DTLS_EVENT_CONNECTED {
+                    version = ev.version;
+                }
+            }
+            assert_eq!(version, want);
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            assert_eq!(
+                dtls_export_keying_material(c, b"L".as_ptr(), 1, null(), 0, a.as_mut_ptr(), 32),
+                DTLS_OK
+            );
+            assert_eq!(
+                dtls_export_keying_material(s, b"L".as_ptr(), 1, null(), 0, b.as_mut_ptr(), 32),
+                DTLS_OK
+            );
+            assert_eq!(a, b);
+            let r = dtls_key_update(c, true, 0);
+            if want == 0xFEFC {
+                assert_eq!(r, DTLS_OK);
+                handshake(c, s);
+                assert_eq!(dtls_send(c, b"after".as_ptr(), 5), DTLS_OK);
+                handshake(c, s);
+                let mut buf = [0u8; 64];
+                let mut len = 0;
+                assert_eq!(dtls_recv(s, buf.as_mut_ptr(), buf.len(), &mut len), DTLS_OK);
+                assert_eq!(&buf[..len], b"after");
+            } else {
+                assert_eq!(r, DTLS_ERR_INVALID_ARGUMENT);
+            }
+            dtls_ctx_free(c);
+            dtls_ctx_free(s);
+            dtls_config_free(ccfg);
+            dtls_config_free(scfg);
+        }
+        dtls_certificate_free(cert);
     }
 }

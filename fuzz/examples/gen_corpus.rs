@@ -16,7 +16,7 @@ mod ossl;
 
 use dtls_fuzz::{
     frame, honest_transcript, Endpoint, Item, F_CLIENT_AUTH, F_COOKIES, F_IN_PLACE, F_SMALL_MTU,
-    SERVER_CERT_PEM, SERVER_KEY_PEM,
+    F_V13, SERVER_CERT_PEM, SERVER_KEY_PEM,
 };
 use dtls_proto::msgs::codec::Codec;
 use dtls_proto::msgs::enums::ContentType;
@@ -221,6 +221,45 @@ fn main() {
             out.put("handshake", &format!("{name}-{i}"), p);
         }
         out.put("reassembly", name, &reassembly_input(&all));
+    }
+    // DTLS 1.3: engine<->engine transcripts for the `*13` targets (their flags byte keeps the
+    // F_V13 bit, which they force anyway).
+    for flags in [
+        0,
+        F_COOKIES,
+        F_COOKIES | F_CLIENT_AUTH,
+        F_COOKIES | F_SMALL_MTU,
+        F_CLIENT_AUTH | F_SMALL_MTU,
+    ] {
+        let f = flags | F_V13;
+        let name = format!("engine13-f{flags}");
+        let log = honest_transcript(f);
+        let to_server = to_side(&log, true);
+        let to_client = to_side(&log, false);
+        // Unlike 1.2's, these do not replay past the ServerHello: the ECDHE shares come from
+        // the system RNG (ring), and in 1.3 the server's flight is encrypted under keys that
+        // depend on the client's share. The `*_prefix` targets (which take F_V13 from their
+        // flags byte) reach the deep states instead, after an honest prefix.
+        for k in [2u8, 5, 9, 23] {
+            let mut sp = vec![k];
+            sp.extend(engine_input(f, &to_server));
+            out.put("engine_server_prefix", &format!("{name}-k{k}"), &sp);
+            let mut cp = vec![k];
+            cp.extend(engine_input(f, &to_client));
+            out.put("engine_client_prefix", &format!("{name}-k{k}"), &cp);
+        }
+        out.put("engine_server13", &name, &engine_input(f, &to_server));
+        out.put("engine_client13", &name, &engine_input(f, &to_client));
+        if flags & F_CLIENT_AUTH == 0 {
+            let g = f | F_IN_PLACE;
+            let n = format!("{name}-inplace");
+            out.put("engine_server13", &n, &engine_input(g, &to_server));
+            out.put("engine_client13", &n, &engine_input(g, &to_client));
+        }
+        let all: Vec<Vec<u8>> = log.iter().map(|(_, d)| d.clone()).collect();
+        for (i, d) in all.iter().enumerate().take(6) {
+            out.put("record", &format!("{name}-{i}"), d);
+        }
     }
     println!(
         "wrote {} seed files under {}",

@@ -10,7 +10,7 @@
 
 use dtls_proto::{
     AlertDescription, Certificate, ClientAuth, Config, Connection, Error, Event, HashAlg,
-    PeerVerification, Role,
+    PeerVerification, ProtocolVersion, Role,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -33,6 +33,22 @@ pub const FLAG_MASK: u8 = 7;
 /// Bit 3: datagrams go through `Connection::open_in_place` and application data out through
 /// `Connection::seal_into` (the zero-copy record path) instead of `handle_datagram`/`send`.
 pub const F_IN_PLACE: u8 = 8;
+/// Bit 4: both configurations speak DTLS 1.3 only (the `*13` targets always set it; the
+/// `*_prefix` targets take it from their flags byte like the other bits).
+pub const F_V13: u8 = 16;
+
+/// Index of the configuration caches: the configuration bits and the version bit.
+fn config_index(flags: u8) -> usize {
+    usize::from(flags & FLAG_MASK) | usize::from(flags & F_V13 != 0) << 3
+}
+
+fn versions(flags: u8) -> &'static [ProtocolVersion] {
+    if flags & F_V13 != 0 {
+        &[ProtocolVersion::Dtls13]
+    } else {
+        &[ProtocolVersion::Dtls12]
+    }
+}
 
 /// Most items one input may carry (bounds the work per execution).
 pub const MAX_ITEMS: usize = 48;
@@ -114,11 +130,11 @@ fn mtu(flags: u8) -> u16 {
 
 /// The server configuration for `flags` (built once per flags value).
 pub fn server_config(flags: u8) -> Arc<Config> {
-    static C: [OnceLock<Arc<Config>>; 8] = [const { OnceLock::new() }; 8];
-    let flags = flags & FLAG_MASK;
-    C[usize::from(flags)]
+    static C: [OnceLock<Arc<Config>>; 16] = [const { OnceLock::new() }; 16];
+    C[config_index(flags)]
         .get_or_init(|| {
             let mut b = Config::builder()
+                .versions(versions(flags))
                 .certificate(server_cert())
                 .cookie_exchange(flags & F_COOKIES != 0)
                 .cookie_secret(COOKIE_SECRET)
@@ -137,11 +153,11 @@ pub fn server_config(flags: u8) -> Arc<Config> {
 
 /// The client configuration for `flags`: pins the server fixture's fingerprint.
 pub fn client_config(flags: u8) -> Arc<Config> {
-    static C: [OnceLock<Arc<Config>>; 8] = [const { OnceLock::new() }; 8];
-    let flags = flags & FLAG_MASK;
-    C[usize::from(flags)]
+    static C: [OnceLock<Arc<Config>>; 16] = [const { OnceLock::new() }; 16];
+    C[config_index(flags)]
         .get_or_init(|| {
             let mut b = Config::builder()
+                .versions(versions(flags))
                 .peer_verification(PeerVerification::Fingerprint)
                 .peer_fingerprint(server_cert().fingerprint(HashAlg::Sha256))
                 .rng_seed(CLIENT_SEED)
@@ -171,6 +187,9 @@ pub fn peer_caused(e: &Error) -> bool {
                 | A::NoApplicationProtocol
                 | A::BadCertificate
                 | A::DecryptError
+                // DTLS 1.3 (RFC 8446 §4.2, §4.4.2.4).
+                | A::MissingExtension
+                | A::CertificateRequired
         ),
         Error::HandshakeTimeout { .. }
         | Error::AlertReceived(_)

@@ -104,7 +104,8 @@ export interface ServerOptions {
 
 /** Datagrams that never reached an association. */
 export interface ServerStats {
-  /** Stateless HelloVerifyRequests sent by the front door. */
+  /** Stateless cookie replies sent by the front door (HelloVerifyRequests for DTLS 1.2,
+   * HelloRetryRequests for DTLS 1.3). */
   helloVerifyRequests: number;
   /** Datagrams dropped before reaching an association (junk, or over maxConnections). */
   dropped: number;

@@ -10,9 +10,9 @@
 // The engine is sans-IO: this file owns the sockets and the clock. Each DtlsSocket drives one
 // Connection with the loop every caller writes (feed or time out, then send everything, read
 // events, read data, re-arm the one timer from pollTimeout()). A server serves many peers on
-// one UDP socket: datagrams from an address without a connection go through the stateless
-// front door (ServerFrontDoor: a HelloVerifyRequest cookie before any state), connections are
-// keyed by "ip:port".
+// one UDP socket: datagrams from an address without a connection go through the front door
+// (ServerFrontDoor.admit: a HelloVerifyRequest or HelloRetryRequest cookie before any
+// per-peer state), connections are keyed by "ip:port".
 'use strict';
 
 const dgram = require('node:dgram');
@@ -20,7 +20,9 @@ const dns = require('node:dns');
 const net = require('node:net');
 const { EventEmitter } = require('node:events');
 const { performance } = require('node:perf_hooks');
-const { Config, Connection, ServerFrontDoor } = require('../index.js');
+const native = require('../index.js');
+
+const { Config, Connection, ServerFrontDoor } = native;
 
 /** Milliseconds on a monotonic clock: the engine never reads a clock, every call gets `now`. */
 function now() {
@@ -326,6 +328,7 @@ async function resolve(host) {
  */
 async function connect(options) {
   if (options === null || typeof options !== 'object') throw invalid('connect: options must be an object');
+  native._checkKeys(options, 'ConnectOptions', 'connect');
   const { host = '127.0.0.1', port, config, peerFingerprints, serverName, signal } = options;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw invalid(`connect: port must be an integer in 1..65535, got ${port}`);
@@ -421,6 +424,7 @@ class DtlsServer extends EventEmitter {
   constructor(config, options = {}) {
     super();
     if (!(config instanceof Config)) throw invalid('createServer: config must be a Config');
+    native._checkKeys(options, 'ServerOptions', 'createServer');
     const { maxConnections = 10000 } = options;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw invalid('createServer: maxConnections must be a positive integer');
@@ -526,36 +530,51 @@ class DtlsServer extends EventEmitter {
         known._receive(msg);
         return;
       }
-      const v = this._door.prefilter(now(), key, msg);
+      const v = this._door.admit(now(), key, msg);
       if (v.verdict === 'reply') {
         this.stats.helloVerifyRequests += 1;
         this._sendTo(v.reply, rinfo.port, rinfo.address);
         return;
       }
+      if (v.verdict === 'held') return; // a fragment of a new ClientHello, kept by the door
       if (v.verdict !== 'accept') {
         known._receive(msg);
         return;
       }
       known._finish();
+      this._accept(v.datagram, key, rinfo);
+      return;
     }
     if (this._sessions.size >= this._maxConnections) {
       this.stats.dropped += 1;
       return;
     }
-    const t = now();
-    const v = this._door.prefilter(t, key, msg);
+    // admit() serves every config: with DTLS 1.3 enabled it answers a whole ClientHello
+    // (reassembled in the door's bounded pool when it spans datagrams) with a
+    // HelloRetryRequest cookie; a DTLS 1.2 ClientHello gets a HelloVerifyRequest as before.
+    const v = this._door.admit(now(), key, msg);
     if (v.verdict === 'reply') {
       // Stateless: the cookie is all the peer gets until it proves its address.
       this.stats.helloVerifyRequests += 1;
       this._sendTo(v.reply, rinfo.port, rinfo.address);
       return;
     }
+    if (v.verdict === 'held') return;
     if (v.verdict !== 'accept') {
       this.stats.dropped += 1;
       return;
     }
+    this._accept(v.datagram, key, rinfo);
+  }
+
+  /** Creates the association for a ClientHello the front door accepted, and feeds it `hello`. */
+  _accept(hello, key, rinfo) {
+    if (this._sessions.size >= this._maxConnections) {
+      this.stats.dropped += 1;
+      return;
+    }
     this.stats.accepted += 1;
-    const conn = new Connection(this._config, 'server', t, { peerAddress: key });
+    const conn = new Connection(this._config, 'server', now(), { peerAddress: key });
     const transport = {
       send: (buf) => this._sendTo(buf, rinfo.port, rinfo.address),
       release: () => {
@@ -565,7 +584,7 @@ class DtlsServer extends EventEmitter {
     const socket = new DtlsSocket(conn, transport, { address: rinfo.address, port: rinfo.port, family: rinfo.family }, this);
     this._sessions.set(key, socket);
     socket.once('connect', () => this.emit('connection', socket));
-    socket._receive(msg);
+    socket._receive(hello);
   }
 }
 

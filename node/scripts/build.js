@@ -7,8 +7,9 @@
 //   node scripts/build.js --write-types   the same, then copy build/index.d.ts over index.d.ts
 //   node scripts/build.js --debug         a debug build (faster to compile, slower to run)
 //
-// CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target-node) so CI and repeated
-// installs reuse one build. `cargo` comes from $CARGO, then PATH, then ~/.cargo/bin.
+// CARGO_TARGET_DIR is honoured (default: ~/.cache/dtls-target, the build cache the
+// repository's scripts share) so CI and repeated installs reuse one build.
+// `cargo` comes from $CARGO, then PATH, then ~/.cargo/bin.
 //
 // Why not @napi-rs/cli: it is a large dependency tree for two jobs we can do in a page —
 // run cargo, and turn napi-derive's type-definition lines (one JSON object per #[napi] item,
@@ -21,7 +22,12 @@ const os = require('node:os');
 const path = require('node:path');
 
 const PKG_DIR = path.resolve(__dirname, '..');
-const CRATE_DIR = path.resolve(PKG_DIR, '..', 'bindings', 'node');
+// The binding crate: vendored into the published package (native/, by scripts/pack.js), or
+// next door in the repository.
+const VENDORED_CRATE = path.join(PKG_DIR, 'native', 'dtls-node');
+const CRATE_DIR = fs.existsSync(path.join(VENDORED_CRATE, 'Cargo.toml'))
+  ? VENDORED_CRATE
+  : path.resolve(PKG_DIR, '..', 'bindings', 'node');
 const CRATE_NAME = 'dtls-node';
 const ADDON = path.join(PKG_DIR, 'dtls-rs.node');
 const GENERATED_DTS = path.join(PKG_DIR, 'build', 'index.d.ts');
@@ -65,8 +71,10 @@ function libraryName() {
 function cargoBuild(cargo, env, release) {
   const args = ['build', '--manifest-path', path.join(CRATE_DIR, 'Cargo.toml')];
   if (release) args.push('--release');
-  // Not --locked: the engine next door may gain a dependency before bindings/node/Cargo.lock
-  // is refreshed, and an install that refuses to build over that helps nobody.
+  // The published package builds exactly what its Cargo.lock pins. In the repository, not
+  // --locked: the engine next door may gain a dependency before bindings/node/Cargo.lock is
+  // refreshed, and a development install that refuses to build over that helps nobody.
+  if (CRATE_DIR === VENDORED_CRATE) args.push('--locked');
   const r = spawnSync(cargo, args, { stdio: 'inherit', env });
   if (r.status !== 0) fail(`cargo ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
 }
@@ -147,7 +155,7 @@ function main() {
   const argv = process.argv.slice(2);
   const release = !argv.includes('--debug');
   const targetDir = path.resolve(
-    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'dtls-target-node'),
+    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'dtls-target'),
   );
   // Kept next to the build it describes: napi-derive rewrites the file only when the crate
   // recompiles, so a no-op build must find the previous one still there. The path is fixed

@@ -41,7 +41,9 @@ test('module loads and reports a version', () => {
 });
 
 test('in-memory handshake, data both ways, exporter, peer certificates', () => {
-  const { server: scfg, client: ccfg, serverCert, clientCert } = pinnedPair();
+  // DTLS 1.2 pinned: the version and suite below are 1.2's (the default negotiates 1.3).
+  const v12 = { versions: ['1.2'] };
+  const { server: scfg, client: ccfg, serverCert, clientCert } = pinnedPair({ server: v12, client: v12 });
   const client = new Connection(ccfg, 'client', 0);
   const server = new Connection(scfg, 'server', 0);
   assert.equal(client.role, 'client');
@@ -286,8 +288,30 @@ test('garbage datagrams do no harm, before, during and after the handshake', () 
   for (const g of garbage()) assert.deepEqual(door.prefilter(0, '192.0.2.1:9', g), { verdict: 'drop' });
 });
 
-test('the stateless front door answers with a cookie, then accepts the retry', () => {
+test('admit: a HelloRetryRequest cookie for a DTLS 1.3 ClientHello, then the retry is accepted', () => {
   const { server: scfg, client: ccfg } = pinnedPair();
+  const door = new ServerFrontDoor(scfg);
+  const client = new Connection(ccfg, 'client', 0);
+  const peer = '198.51.100.7:5000';
+  const v = door.admit(0, peer, client.pollDatagram(0));
+  assert.equal(v.verdict, 'reply');
+  assert.equal(v.reply[13], 2, 'a HelloRetryRequest (ServerHello type)');
+  client.handleDatagram(v.reply, 0);
+  const retry = client.pollDatagram(0);
+  assert.notEqual(door.admit(0, '198.51.100.8:5000', retry).verdict, 'accept');
+  const a = door.admit(0, peer, retry);
+  assert.equal(a.verdict, 'accept');
+  assert.deepEqual(door.pool(), { bytes: 0, entries: 0 });
+  const server = new Connection(scfg, 'server', 0, { peerAddress: peer });
+  server.handleDatagram(a.datagram, 0);
+  handshake(client, server);
+  assert.equal(client.negotiated().version, 0xfefc);
+});
+
+test('the stateless front door answers with a cookie, then accepts the retry', () => {
+  // prefilter is the DTLS 1.2 front door (HelloVerifyRequest from the first fragment).
+  const v12 = { versions: ['1.2'] };
+  const { server: scfg, client: ccfg } = pinnedPair({ server: v12, client: v12 });
   const door = new ServerFrontDoor(scfg);
   const client = new Connection(ccfg, 'client', 0);
   const peer = '198.51.100.7:5000';
@@ -396,4 +420,37 @@ test('pollDatagramInto and recvInto fill the caller buffer and keep what does no
   assert.equal(Buffer.from(view.subarray(0, m)).toString(), 'into a view');
   assert.equal(server.recvInto(view), null);
   throwsCode(() => server.recvInto('x'), 'DTLS_ERR_INVALID_ARGUMENT', /recvInto.*Uint8Array/);
+});
+
+test('DTLS 1.3: versions option, negotiated version, keyUpdate, exporter', () => {
+  for (const [cv, sv, want] of [
+    [['1.3'], ['1.3'], 0xfefc],
+    [['1.2', '1.3'], ['1.2', '1.3'], 0xfefc],
+    [['1.2', '1.3'], ['1.2'], 0xfefd],
+  ]) {
+    const { server: scfg, client: ccfg } = pinnedPair({
+      client: { versions: cv },
+      server: { versions: sv },
+    });
+    const client = new Connection(ccfg, 'client', 0);
+    const server = new Connection(scfg, 'server', 0);
+    handshake(client, server);
+    assert.equal(client.negotiated().version, want);
+    assert.deepEqual(
+      client.exportKeyingMaterial(SRTP_LABEL, 32),
+      server.exportKeyingMaterial(SRTP_LABEL, 32),
+    );
+    if (want === 0xfefc) {
+      client.keyUpdate(0, true);
+      pump(client, server, 0);
+      pump(server, client, 0);
+      client.send(Buffer.from('after'));
+      pump(client, server, 0);
+      assert.equal(Buffer.from(server.recv()).toString(), 'after');
+      assert.equal(client.stats().keyUpdates, 1);
+    } else {
+      throwsCode(() => client.keyUpdate(0), 'DTLS_ERR_INVALID_ARGUMENT');
+    }
+  }
+  throwsCode(() => new Config({ versions: ['1.4'] }), 'DTLS_ERR_INVALID_ARGUMENT');
 });

@@ -87,8 +87,11 @@ test('the server closing sends close_notify to its clients', { timeout: 30_000 }
 
 test('fingerprint mismatch rejects connect() with DTLS_ERR_FINGERPRINT_MISMATCH', { timeout: 30_000 }, async (t) => {
   // A short handshake deadline on the server, for the second half of the test.
+  // DTLS 1.2 pinned: a 1.2 client's alert travels in the clear (see below); a 1.3 one
+  // travels under the handshake keys, which the next test covers.
   const serverCfg = new Config({
     certificate: Certificate.generate('server'),
+    versions: ['1.2'],
     timers: { initialRtoMs: 100, maxRtoMs: 200, handshakeTimeoutMs: 1000 },
   });
   const { server, port } = await startServer(t, serverCfg);
@@ -110,6 +113,21 @@ test('fingerprint mismatch rejects connect() with DTLS_ERR_FINGERPRINT_MISMATCH'
   const [err] = await within(WAIT, clientError, "the server's clientError");
   assert.equal(err.code, 'DTLS_ERR_HANDSHAKE_TIMEOUT');
   assert.match(err.message, /BadCertificate/);
+  assert.equal(server.connections, 0);
+});
+
+test('DTLS 1.3: fingerprint mismatch; the authenticated alert ends the server side at once', { timeout: 30_000 }, async (t) => {
+  const serverCfg = new Config({ certificate: Certificate.generate('server') });
+  const { server, port } = await startServer(t, serverCfg);
+  const clientError = next(server, 'clientError');
+  const wrong = Certificate.generate('not the server').fingerprint();
+  const config = new Config({ peerVerification: 'fingerprint' });
+  await assert.rejects(
+    within(WAIT, connect({ port, config, peerFingerprints: [wrong] }), 'connect to fail'),
+    { code: 'DTLS_ERR_FINGERPRINT_MISMATCH' },
+  );
+  const [err] = await within(WAIT, clientError, "the server's clientError");
+  assert.equal(err.code, 'DTLS_ERR_ALERT_RECEIVED');
   assert.equal(server.connections, 0);
 });
 
@@ -317,3 +335,30 @@ test('a client that lost its state can reconnect from the same address', { timeo
   assert.equal(closes.length, 1, 'the stale association was closed');
   assert.ok(server.stats.helloVerifyRequests >= 2);
 });
+
+for (const [name, client, want] of [
+  ['a DTLS 1.3-only client', { versions: ['1.3'] }, 0xfefc],
+  // An X25519MLKEM768 key share at MTU 600 spreads the ClientHello over datagrams: the front
+  // door holds the first ones in its pool until the last arrives.
+  ['a DTLS 1.3-only client with a fragmented ClientHello', { versions: ['1.3'], mtu: 600 }, 0xfefc],
+  ['a DTLS 1.2-only client', { versions: ['1.2'] }, 0xfefd],
+]) {
+  test(`the server front door admits ${name}`, { timeout: 30_000 }, async (t) => {
+    const groups = [0x11ec, 29];
+    const { server: scfg, client: ccfg } = pinnedPair({
+      server: { versions: ['1.2', '1.3'], groups },
+      client: { ...client, groups },
+    });
+    const { server, port } = await startServer(t, scfg, echo);
+    const socket = await within(WAIT, connect({ host: '127.0.0.1', port, config: ccfg }), 'connect');
+    t.after(() => socket.close());
+    assert.equal(socket.connection.negotiated().version, want);
+    const reply = next(socket, 'message');
+    socket.send('ping');
+    const [m] = await within(WAIT, reply, 'the echo');
+    assert.equal(m.toString(), 'echo:ping');
+    assert.equal(server.connections, 1);
+    assert.equal(server.stats.helloVerifyRequests, 1, 'one stateless cookie round');
+    assert.equal(server.stats.accepted, 1);
+  });
+}

@@ -11,6 +11,7 @@ import {
   benchEngineHandshakes,
   type DtlsEvent,
   type Negotiated,
+  type Admission,
   type PrefilterVerdict,
   type SrtpKeyingMaterial,
   type Stats,
@@ -88,6 +89,14 @@ const verdict: PrefilterVerdict = door.prefilter(0, '127.0.0.1:5000', new Uint8A
 if (verdict.verdict === 'reply') {
   const reply: Buffer = verdict.reply;
   void reply;
+}
+const admission: Admission = door.admit(0, '127.0.0.1:5000', new Uint8Array(0));
+if (admission.verdict === 'accept') {
+  const hello: Buffer = admission.datagram;
+  void hello;
+} else if (admission.verdict === 'held') {
+  const held: { bytes: number; entries: number } = door.pool();
+  void held;
 }
 
 const bench = benchEngineHandshakes(clientConfig, serverConfig, 1);

@@ -52,6 +52,7 @@ from ._native import (
     Failed,
     FingerprintMismatchError,
     HandshakeTimeoutError,
+    Held,
     InternalError,
     InvalidArgumentError,
     InvalidConfigError,
@@ -67,9 +68,20 @@ from ._native import (
     Reply,
     ServerFrontDoor,
     SrtpKeyingMaterial,
+    SrtpProfile,
     UsageError,
     __version__,
+    fingerprint_matches,
     fingerprint_of,
+    format_sdp_fingerprint,
+    is_dtls,
+    packet_kind,
+    parse_sdp_fingerprint,
+    role_for_answer,
+    role_for_remote_setup,
+    setup_for_role,
+    srtp_profile,
+    srtp_profiles,
 )
 
 #: Anything :meth:`Connection.next_event` returns (besides None).
@@ -77,9 +89,12 @@ Event: TypeAlias = PeerCertificate | Connected | CloseNotify | Failed
 
 #: Anything :meth:`ServerFrontDoor.prefilter` returns.
 Verdict: TypeAlias = Accept | Reply | Drop
+#: Anything :meth:`ServerFrontDoor.admit` returns.
+Admission: TypeAlias = Accept | Reply | Held | Drop
 
 __all__ = [
     "Accept",
+    "Admission",
     "AlertReceivedError",
     "AuthenticationError",
     "BadFinishedError",
@@ -102,6 +117,7 @@ __all__ = [
     "Failed",
     "FingerprintMismatchError",
     "HandshakeTimeoutError",
+    "Held",
     "InternalError",
     "InvalidArgumentError",
     "InvalidConfigError",
@@ -117,8 +133,19 @@ __all__ = [
     "Reply",
     "ServerFrontDoor",
     "SrtpKeyingMaterial",
+    "SrtpProfile",
     "UsageError",
     "Verdict",
     "__version__",
+    "fingerprint_matches",
     "fingerprint_of",
+    "format_sdp_fingerprint",
+    "is_dtls",
+    "packet_kind",
+    "parse_sdp_fingerprint",
+    "role_for_answer",
+    "role_for_remote_setup",
+    "setup_for_role",
+    "srtp_profile",
+    "srtp_profiles",
 ]

@@ -7,6 +7,8 @@ engine works in whole milliseconds and rounds to the nearest one.
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar, Literal, final
 
+from typing_extensions import Buffer
+
 __version__: str
 __all__ = [
     "Accept",
@@ -31,6 +33,7 @@ __all__ = [
     "Failed",
     "FingerprintMismatchError",
     "HandshakeTimeoutError",
+    "Held",
     "InternalError",
     "InvalidArgumentError",
     "InvalidConfigError",
@@ -46,11 +49,22 @@ __all__ = [
     "Reply",
     "ServerFrontDoor",
     "SrtpKeyingMaterial",
+    "SrtpProfile",
     "UsageError",
     "__version__",
     "_bench_engine_handshakes",
     "_bench_engine_throughput",
+    "fingerprint_matches",
     "fingerprint_of",
+    "format_sdp_fingerprint",
+    "is_dtls",
+    "packet_kind",
+    "parse_sdp_fingerprint",
+    "role_for_answer",
+    "role_for_remote_setup",
+    "setup_for_role",
+    "srtp_profile",
+    "srtp_profiles",
 ]
 
 _Verification = Literal["auto", "fingerprint", "webpki", "dangerous_accept_any"]
@@ -87,7 +101,7 @@ class Certificate:
     def to_pem(self) -> tuple[str, str]:
         """``(chain_pem, key_pem)``."""
 
-def fingerprint_of(der: bytes, algorithm: _HashName = "sha-256") -> str:
+def fingerprint_of(der: Buffer, algorithm: _HashName = "sha-256") -> str:
     """The SDP fingerprint of a DER certificate."""
 
 # ---------------------------------------------------------------------------------------
@@ -119,7 +133,7 @@ class Config:
     srtp_accept_mki: a server echoes the client's MKI (default) or, if false, answers with
         none (RFC 5764 §4.1.3).
     rng_seed: reproducible randoms, for tests only.
-    versions: protocol versions ("1.2").
+    versions: protocol versions, ``["1.2", "1.3"]`` (the default), ``["1.2"]`` or ``["1.3"]``.
     max_handshake_message: the largest handshake message accepted, bytes.
     limits: per-association memory bounds by name (see the ``limits`` property for the
         names and defaults), e.g. ``{"max_received_records": 64}``.
@@ -287,7 +301,7 @@ class Connection:
     def add_peer_fingerprint(self, fingerprint: str) -> None: ...
     def set_peer_address(self, address: _Address) -> None: ...
     def set_mtu(self, mtu: int) -> None: ...
-    def receive_datagram(self, data: bytes | bytearray, now: float) -> None:
+    def receive_datagram(self, data: Buffer, now: float) -> None:
         """Processes one whole UDP datagram; raises when the association fails."""
 
     def datagrams_to_send(self, now: float) -> list[bytes]:
@@ -298,17 +312,26 @@ class Connection:
 
     def handle_timer(self, now: float) -> None: ...
     def next_event(self) -> PeerCertificate | Connected | CloseNotify | Failed | None: ...
-    def send(self, data: bytes | bytearray) -> None:
+    def send(self, data: Buffer) -> None:
         """Queues one application record of at most max_send_len bytes."""
+
+    def seal_into(self, data: Buffer, out: Buffer) -> int:
+        """Seals one application record straight into ``out``; returns its length."""
+
+    def open_in_place(self, datagram: Buffer, now: float) -> memoryview | None:
+        """Decrypts a single-record datagram where it lies; the plaintext as a view, or None."""
 
     def recv(self) -> bytes | None:
         """The next received application record, or None."""
 
+    def key_update(self, now: float, request_peer: bool = False) -> None:
+        """DTLS 1.3: updates our sending keys (RFC 9147 §8); with request_peer the peer
+        updates its own too."""
     def close(self) -> None:
         """Queues close_notify."""
 
     def export_keying_material(
-        self, label: bytes | str, length: int, context: bytes | bytearray | None = None
+        self, label: bytes | str, length: int, context: Buffer | None = None
     ) -> bytes:
         """RFC 5705 keying material."""
 
@@ -321,16 +344,21 @@ class Connection:
 
 @final
 class Accept:
-    """Verdict: create a server Connection for this peer and feed it the datagram."""
+    """Verdict: create a server Connection for this peer and feed it ``datagram`` (from
+    :meth:`ServerFrontDoor.admit`), or the classified datagram when that is None (from
+    :meth:`ServerFrontDoor.prefilter`)."""
 
-    __match_args__: ClassVar[tuple[()]]
-    def __new__(cls) -> Accept: ...
+    __match_args__: ClassVar[tuple[str]]
+    def __new__(cls, datagram: bytes | bytearray | None = None) -> Accept: ...
+    @property
+    def datagram(self) -> bytes | None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
 class Reply:
-    """Verdict: send ``datagram`` (a HelloVerifyRequest) back; keep no state."""
+    """Verdict: send ``datagram`` (a HelloVerifyRequest or HelloRetryRequest) back; keep no
+    state."""
 
     __match_args__: ClassVar[tuple[str]]
     def __new__(cls, datagram: bytes | bytearray) -> Reply: ...
@@ -349,13 +377,80 @@ class Drop:
     def __hash__(self) -> int: ...
 
 @final
+class Held:
+    """Verdict (``admit`` only): part of a ClientHello, held until the rest arrives."""
+
+    __match_args__: ClassVar[tuple[()]]
+    def __new__(cls) -> Held: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class ServerFrontDoor:
-    """Stateless cookie check for datagrams from addresses without an association."""
+    """Cookie check for datagrams from addresses without an association. With DTLS 1.3
+    enabled, ClientHellos spanning datagrams wait in a pool shared by all peers (bounded)."""
 
     def __new__(cls, config: Config) -> ServerFrontDoor: ...
-    def prefilter(
-        self, now: float, peer: _Address, datagram: bytes | bytearray
-    ) -> Accept | Reply | Drop: ...
+    def admit(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Held | Drop:
+        """Classifies a datagram from a peer without an association (any config)."""
+
+    def pool(self) -> tuple[int, int]:
+        """``(bytes, entries)`` the ClientHello pool holds now."""
+
+    def prefilter(self, now: float, peer: _Address, datagram: Buffer) -> Accept | Reply | Drop:
+        """The DTLS 1.2-only check from the first fragment; use :meth:`admit` with 1.3."""
+
+# ---------------------------------------------------------------------------------------
+# WebRTC / VoIP helpers: RFC 7983 demultiplexing, a=setup roles, SDP fingerprints, SRTP profiles
+
+_PacketKind = Literal["stun", "zrtp", "dtls", "turn-channel", "rtp-rtcp", "unknown"]
+
+def is_dtls(datagram: Buffer) -> bool:
+    """True when the datagram's first byte is in DTLS's RFC 7983 range (20..63)."""
+
+def packet_kind(datagram: Buffer) -> _PacketKind:
+    """What a datagram on a shared media socket carries (RFC 7983 section 7)."""
+
+def role_for_remote_setup(offer_setup: str) -> _Role:
+    """Answerer: our role for the offer's a=setup (actpass makes us the client)."""
+
+def role_for_answer(answer_setup: str) -> _Role:
+    """Offerer: our role for the answer's a=setup (active makes us the server)."""
+
+def setup_for_role(role: _Role) -> Literal["active", "passive"]:
+    """The a=setup value announcing ``role`` in an answer."""
+
+def parse_sdp_fingerprint(value: str) -> tuple[str, bytes]:
+    """``"sha-256 AB:CD:..."`` -> ``("sha-256", digest)``."""
+
+def format_sdp_fingerprint(algorithm: _HashName, digest: Buffer) -> str:
+    """``("sha-256", digest)`` -> ``"sha-256 AB:CD:..."``."""
+
+def fingerprint_matches(fingerprint: str, der: Buffer) -> bool:
+    """True when the DER certificate has this SDP fingerprint."""
+
+@final
+class SrtpProfile:
+    """One DTLS-SRTP protection profile (RFC 5764), from the engine's table."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def openssl_name(self) -> str: ...
+    @property
+    def key_len(self) -> int: ...
+    @property
+    def salt_len(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def srtp_profiles() -> list[SrtpProfile]:
+    """Every SRTP profile the engine knows, strongest first."""
+
+def srtp_profile(profile: int | str) -> SrtpProfile | None:
+    """The profile with this IANA id or IANA/OpenSSL name, or None."""
 
 # ---------------------------------------------------------------------------------------
 # Exceptions: every instance has .code (the C ABI's dtls_result) and .name (its C name)

@@ -11,8 +11,8 @@ Client::
         session.send(b"hello")
         reply = await session.recv()
 
-Server, many peers on one socket (each peer's first ClientHello goes through the stateless
-cookie check, :class:`dtls.ServerFrontDoor`, before anything is allocated for it)::
+Server, many peers on one socket (each peer's first ClientHello goes through the cookie check,
+:meth:`dtls.ServerFrontDoor.admit`, before anything is allocated for it)::
 
     async def echo(session: DtlsProtocol) -> None:
         async for data in session:
@@ -447,13 +447,17 @@ class DtlsServer:
         if protocol is not None:
             protocol.datagram_received(data, addr)
             return
-        verdict = self._front_door.prefilter(self._loop.time(), addr, data)
+        # admit() serves every config: with DTLS 1.3 enabled it answers a whole ClientHello
+        # (reassembled in the door's bounded pool) with a HelloRetryRequest cookie, and 1.2
+        # ClientHellos with a HelloVerifyRequest as before.
+        verdict = self._front_door.admit(self._loop.time(), addr, data)
         if isinstance(verdict, Reply):
             if self._transport is not None:
                 self._transport.sendto(verdict.datagram, addr)
             return
         if not isinstance(verdict, Accept):
             return
+        hello = verdict.datagram if verdict.datagram is not None else data
         if len(self._peers) >= self._max_peers:
             logger.warning("refusing %s: %d associations already", addr, self._max_peers)
             return
@@ -468,7 +472,7 @@ class DtlsServer:
         self._peers[addr] = protocol
         assert self._transport is not None
         protocol.connection_made(self._transport)
-        protocol.datagram_received(data, addr)
+        protocol.datagram_received(hello, addr)
         task = self._loop.create_task(self._run(protocol))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

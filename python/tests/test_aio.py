@@ -23,7 +23,7 @@ from dtls.aio import DtlsProtocol, connect, serve
 LABEL = "EXTRACTOR-dtls_srtp"
 
 
-def configs() -> tuple[Config, Config]:
+def configs(**extra: Any) -> tuple[Config, Config]:
     """(client, server) configs with generated certificates pinned both ways, short timers."""
     ccert = Certificate.generate("client")
     scert = Certificate.generate("server")
@@ -33,6 +33,7 @@ def configs() -> tuple[Config, Config]:
         peer_fingerprints=[scert.fingerprint()],
         srtp_profiles=["SRTP_AEAD_AES_128_GCM", "SRTP_AES128_CM_SHA1_80"],
         **timers,
+        **extra,
     )
     server = Config(
         certificate=scert,
@@ -40,6 +41,7 @@ def configs() -> tuple[Config, Config]:
         require_client_certificate=True,
         srtp_profiles="SRTP_AES128_CM_SHA1_80",
         **timers,
+        **extra,
     )
     return client, server
 
@@ -51,7 +53,9 @@ async def echo(session: DtlsProtocol) -> None:
 
 def test_client_and_server_echo() -> None:
     async def main() -> None:
-        ccfg, scfg = configs()
+        # DTLS 1.2 pinned: the version asserted below (the default negotiates 1.3, which
+        # test_server_front_door_admits_each_version covers).
+        ccfg, scfg = configs(versions=["1.2"])
         seen: dict[str, bytes] = {}
         handler_done = asyncio.Event()
 
@@ -100,6 +104,43 @@ def test_many_clients_on_one_server_socket() -> None:
 
             replies = await asyncio.gather(*(one(i) for i in range(4)))
             assert replies == [b"echo:client %d" % i for i in range(4)]
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    ("client_versions", "mtu", "want"),
+    [
+        (["1.3"], 1200, "DTLSv1.3"),
+        # An X25519MLKEM768 key share at MTU 600 spreads the ClientHello over several
+        # datagrams: the server's front door holds the first ones until the last arrives.
+        (["1.3"], 600, "DTLSv1.3"),
+        (["1.2"], 1200, "DTLSv1.2"),
+    ],
+)
+def test_server_front_door_admits_each_version(
+    client_versions: list[str], mtu: int, want: str
+) -> None:
+    async def main() -> None:
+        scert = Certificate.generate("server")
+        timers: dict[str, Any] = {"initial_rto": 0.2, "max_rto": 1.0, "handshake_timeout": 8.0}
+        groups = ["X25519MLKEM768", "x25519"]
+        ccfg = Config(
+            peer_fingerprints=[scert.fingerprint()],
+            versions=client_versions,
+            groups=groups,
+            mtu=mtu,
+            **timers,
+        )
+        scfg = Config(certificate=scert, versions=["1.2", "1.3"], groups=groups, **timers)
+        async with await serve("127.0.0.1", 0, scfg, echo) as server:
+            host, port = server.local_address[:2]
+            async with connect(host, port, ccfg) as session:
+                negotiated = session.negotiated
+                assert negotiated is not None and negotiated.version == want
+                session.send(b"ping")
+                assert await session.recv() == b"echo:ping"
+                assert len(server.peers) == 1
 
     run(main())
 

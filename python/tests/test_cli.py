@@ -107,7 +107,8 @@ def test_cli_client_and_server(tmp_path: Path) -> None:
                 "--srtp",
                 "SRTP_AES128_CM_SHA1_80",
             )
-            await client.wait_for(r"Protocol: DTLSv1\.2")
+            # Both ends on the defaults, which offer and accept DTLS 1.3 as well as 1.2.
+            await client.wait_for(r"Protocol: DTLSv1\.3")
             assert client.proc.stdin is not None
             client.proc.stdin.write(b"hello over dtls\n")
             # The server prints what it receives and echoes it back.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from typing import Any
 
 import pytest
 from conftest import client_certificate, fixture_bytes, pinned_pair, pump, server_certificate
@@ -25,6 +26,7 @@ from dtls import (
     Failed,
     FingerprintMismatchError,
     HandshakeTimeoutError,
+    Held,
     InvalidArgumentError,
     InvalidConfigError,
     NotConnectedError,
@@ -34,6 +36,9 @@ from dtls import (
 )
 
 SRTP_LABEL = "EXTRACTOR-dtls_srtp"
+#: For tests of DTLS 1.2 behaviour (its suites, cleartext alerts, HelloVerifyRequest): the
+#: default config offers 1.3 too and negotiates it.
+V12: dict[str, Any] = {"versions": ["1.2"]}
 
 
 def drain_events(conn: Connection) -> list[dtls.Event]:
@@ -47,7 +52,7 @@ def drain_events(conn: Connection) -> list[dtls.Event]:
 
 
 def test_handshake_and_data_both_ways() -> None:
-    client, server = pinned_pair()
+    client, server = pinned_pair(client_kwargs=V12, server_kwargs=V12)
     assert client.role == "client" and server.role == "server"
     assert not client.is_connected
     pump(client, server)
@@ -198,11 +203,13 @@ def test_non_default_suite_group_and_alpn() -> None:
             "cipher_suites": ["ECDHE-ECDSA-CHACHA20-POLY1305", 0xC02B],
             "groups": "P-384:x25519",
             "alpn": [b"h2", "webrtc"],
+            **V12,
         },
         server_kwargs={
             "cipher_suites": "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
             "groups": [24],
             "alpn": ["webrtc"],
+            **V12,
         },
     )
     pump(client, server)
@@ -218,8 +225,8 @@ def test_non_default_suite_group_and_alpn() -> None:
 
 def test_fingerprint_mismatch_raises_with_code() -> None:
     other = Certificate.generate("somebody else")
-    scfg = Config(certificate=Certificate.generate("server"))
-    ccfg = Config(peer_fingerprints=[other.fingerprint()])
+    scfg = Config(certificate=Certificate.generate("server"), **V12)
+    ccfg = Config(peer_fingerprints=[other.fingerprint()], **V12)
     client = Connection(ccfg, role="client")
     server = Connection(scfg, role="server")
 
@@ -253,8 +260,10 @@ def test_server_rejects_client_fingerprint_and_client_sees_alert() -> None:
     ccert = Certificate.generate("client")
     scert = Certificate.generate("server")
     wrong = Certificate.generate("wrong").fingerprint()
-    ccfg = Config(certificate=ccert, peer_fingerprints=[scert.fingerprint()])
-    scfg = Config(certificate=scert, peer_fingerprints=[wrong], require_client_certificate=True)
+    ccfg = Config(certificate=ccert, peer_fingerprints=[scert.fingerprint()], **V12)
+    scfg = Config(
+        certificate=scert, peer_fingerprints=[wrong], require_client_certificate=True, **V12
+    )
     client = Connection(ccfg, role="client")
     server = Connection(scfg, role="server")
     with pytest.raises(FingerprintMismatchError):
@@ -365,7 +374,7 @@ def test_bad_values_raise_value_errors_with_codes() -> None:
         (InvalidArgumentError, 101, lambda: Config(cookie_secret=b"short")),
         (InvalidArgumentError, 101, lambda: Config(initial_rto=0)),
         (InvalidConfigError, 200, lambda: Config(initial_rto=5, max_rto=1)),
-        (InvalidConfigError, 200, lambda: Config(versions=["1.3"])),
+        (InvalidArgumentError, 101, lambda: Config(versions=["1.4"])),
         (InvalidArgumentError, 101, lambda: Config(verification="trust-me")),  # type: ignore[arg-type]
         (
             InvalidConfigError,
@@ -477,9 +486,10 @@ def test_garbage_datagrams_do_no_harm() -> None:
 
 
 def test_front_door_verdicts() -> None:
+    # prefilter is the DTLS 1.2 front door (HelloVerifyRequest from the first fragment).
     scert = Certificate.generate("server")
-    scfg = Config(certificate=scert)
-    ccfg = Config(peer_fingerprints=[scert.fingerprint()])
+    scfg = Config(certificate=scert, **V12)
+    ccfg = Config(peer_fingerprints=[scert.fingerprint()], **V12)
     door = ServerFrontDoor(scfg)
     peer = ("127.0.0.1", 40000)
 
@@ -510,7 +520,7 @@ def test_front_door_verdicts() -> None:
 
 
 def test_events_are_frozen_values() -> None:
-    client, server = pinned_pair()
+    client, server = pinned_pair(client_kwargs=V12, server_kwargs=V12)
     pump(client, server)
     events = drain_events(client)
     connected = events[-1]
@@ -598,3 +608,90 @@ def test_small_mtu_fragments_the_handshake() -> None:
     assert client.max_send_len > 1300
     with pytest.raises(InvalidArgumentError):
         client.set_mtu(100)
+
+
+# -- DTLS 1.3 ----------------------------------------------------------------------------
+
+
+def test_front_door_admit_dtls13() -> None:
+    scert = Certificate.generate("server")
+    scfg = Config(certificate=scert, versions=["1.2", "1.3"])
+    ccfg = Config(peer_fingerprints=[scert.fingerprint()], versions=["1.3"])
+    door = ServerFrontDoor(scfg)
+    peer = ("127.0.0.1", 40000)
+
+    assert door.admit(0, peer, b"junk") == Drop()
+    client = Connection(ccfg, role="client")
+    (hello,) = client.datagrams_to_send(0)
+    verdict = door.admit(0, peer, hello)
+    assert isinstance(verdict, Reply)  # a HelloRetryRequest with a cookie
+    client.receive_datagram(verdict.datagram, 0)
+    (retry,) = client.datagrams_to_send(0)
+    # The cookie is bound to the address: from another one the retry is not accepted.
+    assert not isinstance(door.admit(0, ("127.0.0.1", 40001), retry), Accept)
+    accepted = door.admit(0, peer, retry)
+    assert isinstance(accepted, Accept) and accepted.datagram is not None
+    assert door.pool() == (0, 0)
+
+    server = Connection(scfg, role="server", peer_address=peer)
+    server.receive_datagram(accepted.datagram, 0)
+    pump(client, server)
+    assert client.is_connected and server.is_connected
+    assert client.negotiated is not None and client.negotiated.version == "DTLSv1.3"
+
+
+def test_front_door_admit_holds_fragments() -> None:
+    scert = Certificate.generate("server")
+    groups = ["X25519MLKEM768", "x25519"]
+    scfg = Config(certificate=scert, versions=["1.2", "1.3"], groups=groups)
+    ccfg = Config(peer_fingerprints=[scert.fingerprint()], versions=["1.3"], groups=groups, mtu=600)
+    door = ServerFrontDoor(scfg)
+    peer = ("127.0.0.1", 40000)
+    client = Connection(ccfg, role="client")
+    datagrams = client.datagrams_to_send(0)
+    assert len(datagrams) > 1
+    for d in datagrams[:-1]:
+        assert door.admit(0, peer, d) == Held()
+        assert door.pool()[1] == 1
+    assert isinstance(door.admit(0, peer, datagrams[-1]), Reply)
+    assert door.pool() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("client_versions", "server_versions", "want"),
+    [
+        (["1.3"], ["1.3"], "DTLSv1.3"),
+        (["1.2", "1.3"], ["1.2", "1.3"], "DTLSv1.3"),
+        (["1.2", "1.3"], ["1.2"], "DTLSv1.2"),
+    ],
+)
+def test_dtls13_versions_key_update_and_exporter(
+    client_versions: list[str], server_versions: list[str], want: str
+) -> None:
+    srtp = "SRTP_AEAD_AES_128_GCM"
+    client, server = pinned_pair(
+        client_kwargs={"versions": client_versions, "srtp_profiles": srtp},
+        server_kwargs={"versions": server_versions, "srtp_profiles": srtp},
+    )
+    pump(client, server)
+    assert client.is_connected and server.is_connected
+    assert client.negotiated is not None and client.negotiated.version == want
+    assert client.export_keying_material(SRTP_LABEL, 56) == server.export_keying_material(
+        SRTP_LABEL, 56
+    )
+    if want == "DTLSv1.3":
+        assert client.negotiated.cipher_suite == "TLS_AES_128_GCM_SHA256"
+        client.key_update(0.0, request_peer=True)
+        pump(client, server)
+        client.send(b"after the update")
+        pump(client, server)
+        assert server.recv() == b"after the update"
+        assert client.stats()["key_updates"] == 1
+    else:
+        with pytest.raises(InvalidArgumentError):
+            client.key_update(0.0)
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError):
+        Config(versions=["1.4"])

@@ -44,7 +44,7 @@ use crate::msgs::extensions13::{
 };
 use crate::msgs::handshake::{ClientHello, ServerHello};
 use crate::msgs::handshake13::{
-    Certificate13, CertificateRequest13, EncryptedExtensions, ServerHello13, DOWNGRADE_DTLS12,
+    Certificate13, CertificateRequest13, EncryptedExtensions, ServerHello13,
 };
 use crate::time::Millis;
 use crate::types::Role;
@@ -60,6 +60,8 @@ pub struct Offer {
     hybrid: bool,
     /// A HelloRetryRequest was answered already (a second one is fatal, RFC 8446 §4.1.4).
     retried: bool,
+    /// The suite the HelloRetryRequest chose: the ServerHello must repeat it (RFC 8446 §4.1.4).
+    hrr_suite: Option<crate::msgs::enums::CipherSuite>,
     /// When we last answered a HelloVerifyRequest (hybrid only).
     last_hvr: Option<Millis>,
 }
@@ -132,6 +134,7 @@ pub fn start(common: &mut Common, now: Millis, hybrid: bool) -> Result<ClientSta
         offered,
         hybrid,
         retried: false,
+        hrr_suite: None,
         last_hvr: None,
     })))
 }
@@ -304,11 +307,14 @@ fn on_server_hello(
                 "server chose DTLS 1.2, which we did not offer",
             ));
         }
-        // RFC 8446 §4.1.3: a 1.3 client that receives a 1.2 ServerHello checks the sentinel
-        // a 1.3-capable server puts in its random when it negotiates down.
-        if sh.random[24..] == DOWNGRADE_DTLS12 {
-            return Err(Error::illegal("downgrade to DTLS 1.2 detected"));
-        }
+        // RFC 8446 §4.1.3: a 1.3 client that receives a 1.2 ServerHello checks "that the last
+        // 8 bytes are not equal to either of these values" (the DTLS 1.2 and DTLS 1.0 ones).
+        crate::msgs::handshake13::check_downgrade(
+            &sh.random,
+            ProtocolVersion::Dtls12,
+            ProtocolVersion::Dtls13,
+        )
+        .map_err(decode13)?;
         return Ok(Step::Downgrade {
             random: offer.random,
             last_hvr: offer.last_hvr,
@@ -331,6 +337,13 @@ fn on_server_hello(
     }
     if sh.is_hello_retry_request() {
         return on_hello_retry_request(common, offer, &msg, &sh, suite, now);
+    }
+    // RFC 8446 §4.1.4: "clients MUST check that the cipher suite supplied in the ServerHello is
+    // the same as that in the HelloRetryRequest"; the transcript hash already committed to it.
+    if offer.hrr_suite.is_some_and(|s| s != suite.suite) {
+        return Err(Error::illegal(
+            "ServerHello changes the suite of the HelloRetryRequest",
+        ));
     }
     x13::check_permitted(&sh.extensions, ExtensionContext::ServerHello).map_err(decode13)?;
     x13::check_solicited(
@@ -367,7 +380,7 @@ fn on_server_hello(
     common
         .records
         .install_write13(EPOCH_HANDSHAKE, cipher_from(&client_hs, suite.aead)?);
-    let offered_schemes = crate::dtls12::offered_schemes();
+    let offered_schemes = super::schemes13();
     Ok(Step::Next(ClientState::AwaitEncryptedExtensions(Box::new(
         Handshaking {
             suite,
@@ -430,18 +443,22 @@ fn on_hello_retry_request(
         offer.share = ClientShare::generate(g, &mut common.rng)?;
     }
     offer.retried = true;
-    // A 1.3 server has spoken: 1.2 is off the table.
-    offer.hybrid = false;
+    offer.hrr_suite = Some(suite.suite);
     let cookie = cookie.map(|c| c.0);
+    // ClientHello2 is ClientHello1 but for the key share and the cookie (RFC 8446 §4.1.2), so
+    // a dual-version offer keeps its 1.2 suites, extensions and supported_versions: pion
+    // refuses anything else ("ClientHello fields changed after HelloRetryRequest").
     offer.offered = send_client_hello(
         common,
         offer.random,
         &offer.share,
         &[],
         cookie.as_deref(),
-        false,
+        offer.hybrid,
         now,
     );
+    // A 1.3 server has spoken: 1.2 is off the table.
+    offer.hybrid = false;
     Ok(Step::Next(ClientState::AwaitServerHello(offer)))
 }
 

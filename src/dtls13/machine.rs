@@ -49,6 +49,9 @@ pub(crate) struct Dtls13 {
     /// When to acknowledge a partly received flight (RFC 9147 §7.1: a quarter of the
     /// retransmission timer after its first record, unless our answering flight goes first).
     ack_due: Option<Millis>,
+    /// A record arrived that we cannot decrypt yet: an empty ACK is due at this time unless
+    /// the ServerHello turns up first (RFC 9147 §7.1).
+    empty_ack_at: Option<Millis>,
 }
 
 impl Dtls13 {
@@ -84,6 +87,7 @@ impl Dtls13 {
             to_ack: Vec::new(),
             key_update_sent: false,
             ack_due: None,
+            empty_ack_at: None,
         }
     }
 
@@ -128,7 +132,7 @@ impl Dtls13 {
                     common.retransmit_requested = true;
                     // Already processed: the peer missed our answer, or our ACK.
                     if epoch > 0 && self.to_ack.is_empty() && !common.is_handshaking() {
-                        self.remember_for_ack(epoch, record_seq);
+                        self.remember_for_ack(common, epoch, record_seq);
                     }
                 }
                 Insert::Duplicate => {}
@@ -136,7 +140,7 @@ impl Dtls13 {
             }
         }
         if any && (epoch > 0 || common.is_handshaking()) {
-            self.remember_for_ack(epoch, record_seq);
+            self.remember_for_ack(common, epoch, record_seq);
         }
         let sent_before = common.send_seq;
         let was_handshaking = common.is_handshaking();
@@ -172,11 +176,18 @@ impl Dtls13 {
 
     /// When [`Dtls13::handle_timeout`] must run for a pending acknowledgement.
     pub fn ack_deadline(&self) -> Option<Millis> {
-        self.ack_due
+        match (self.ack_due, self.empty_ack_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Acknowledges the partial flight received so far once its timer ran out.
     pub fn handle_timeout(&mut self, common: &mut Common, now: Millis) {
+        if self.empty_ack_at.is_some_and(|t| now >= t) {
+            self.empty_ack_at = None;
+            self.send_empty_ack(common);
+        }
         if self.ack_due.is_some_and(|t| now >= t) {
             self.ack_due = None;
             if !self.to_ack.is_empty() {
@@ -188,7 +199,18 @@ impl Dtls13 {
         }
     }
 
-    fn remember_for_ack(&mut self, epoch: Epoch, seq: u64) {
+    fn remember_for_ack(&mut self, common: &Common, epoch: Epoch, seq: u64) {
+        // Once our last flight is out, the server's handshake flight is acknowledged by it
+        // (RFC 9147 §7.1: ACKs SHOULD NOT be sent for it): an ACK would go out in epoch 3,
+        // which the server cannot read before our Finished, and again for every record of a
+        // retransmitted server flight, when our Finished is what it lacks. While the flight
+        // is still partial, acknowledging what arrived lets the server resend only the rest.
+        if common.role == Role::Client
+            && epoch == super::EPOCH_HANDSHAKE
+            && !common.is_handshaking()
+        {
+            return;
+        }
         let rn = RecordNumber {
             epoch,
             sequence_number: seq,
@@ -198,15 +220,64 @@ impl Dtls13 {
         }
     }
 
+    /// A protected record arrived for an epoch we have no keys for yet. A client still waiting
+    /// for the ServerHello has lost it (the rest of the server's flight got through): RFC 9147
+    /// §7.1 has it send an empty ACK, since it cannot acknowledge what it cannot decrypt. Some
+    /// servers (wolfSSL) retransmit their flight on that ACK rather than on a repeated
+    /// ClientHello, so without it the handshake stalls until the server's own timer, which
+    /// our ClientHello retransmissions may keep resetting.
+    ///
+    /// The ACK waits a quarter of the retransmission timer, as a partial-flight ACK does: a
+    /// ServerHello merely reordered behind the rest arrives meanwhile and makes it moot, so a
+    /// server is not prompted to resend a flight that got through.
+    pub fn record_unreadable(&mut self, common: &Common, now: Millis) {
+        if common.is_handshaking()
+            && matches!(self.state, State::Client(ClientState::AwaitServerHello(_)))
+            && self.empty_ack_at.is_none()
+        {
+            let delay = (common.timer.current_rto() / 4).max(1);
+            self.empty_ack_at = Some(now.saturating_add(delay));
+        }
+    }
+
+    /// Sends the empty ACK [`Dtls13::record_unreadable`] scheduled, in the clear (our only
+    /// write epoch before the ServerHello), if we still wait for the ServerHello.
+    fn send_empty_ack(&mut self, common: &mut Common) {
+        if !matches!(self.state, State::Client(ClientState::AwaitServerHello(_))) {
+            return;
+        }
+        let mut body = Vec::new();
+        Ack {
+            record_numbers: Vec::new(),
+        }
+        .encode(&mut body);
+        let epoch = common.records.current_write_epoch();
+        let mut d = Vec::new();
+        if common
+            .seal_record(&mut d, ContentType::Ack, epoch, &body)
+            .is_ok()
+            && common.out_datagrams.len() < 64
+        {
+            common.out_datagrams.push_back(d);
+            common.stats.acks_sent += 1;
+        }
+    }
+
     /// Sends an ACK of the records remembered, in our newest epoch (RFC 9147 §7: never below
     /// the epoch of the records it acknowledges; the peer can read it since it has our keys).
     fn send_ack(&mut self, common: &mut Common) {
-        let ack = Ack {
-            record_numbers: std::mem::take(&mut self.to_ack),
-        };
+        let mut record_numbers = std::mem::take(&mut self.to_ack);
+        // One datagram, within the MTU: the newest records first if not all fit (RFC 9147 §7.1:
+        // "favor including records which have not yet been acknowledged").
+        let epoch = common.records.current_write_epoch();
+        let overhead = common.records.overhead_of(epoch).unwrap_or(64);
+        let fit = Ack::capacity((common.mtu as usize).saturating_sub(overhead));
+        if record_numbers.len() > fit {
+            record_numbers.drain(..record_numbers.len() - fit);
+        }
+        let ack = Ack { record_numbers };
         let mut body = Vec::new();
         ack.encode(&mut body);
-        let epoch = common.records.current_write_epoch();
         let mut d = Vec::new();
         if common
             .seal_record(&mut d, ContentType::Ack, epoch, &body)
@@ -230,10 +301,14 @@ impl Dtls13 {
             let fit = match &self.state {
                 State::Client(s) => client::precheck(s, &msg),
                 State::Server(ServerState::AwaitClientHello) => {
-                    if HandshakeType::from(msg.msg_type) == HandshakeType::ClientHello {
-                        Ok(())
-                    } else {
+                    if HandshakeType::from(msg.msg_type) != HandshakeType::ClientHello {
                         Err(Error::unexpected("handshake message out of order"))
+                    } else if crate::msgs::handshake::ClientHello::decode(&msg.body).is_err() {
+                        // A body that does not even parse cannot be the client's: a forger
+                        // who guessed message_seq must not end the handshake with it.
+                        Err(Error::decode("malformed ClientHello"))
+                    } else {
+                        Ok(())
                     }
                 }
                 _ => Err(Error::unexpected(
@@ -283,15 +358,8 @@ impl Dtls13 {
                 }
             }
             State::Server(s) => {
-                let awaiting_hello = matches!(s, ServerState::AwaitClientHello);
                 match server::handle(s, common, msg, now)? {
-                    server::Step::Next(s) => {
-                        if !awaiting_hello || !matches!(s, ServerState::AwaitClientHello) {
-                            // Fresh flight from the client: what we remembered of the
-                            // previous one is moot.
-                        }
-                        self.state = State::Server(s);
-                    }
+                    server::Step::Next(s) => self.state = State::Server(s),
                     server::Step::Done(est) => {
                         // The client's flight implicitly acknowledges ours; we acknowledge
                         // its last one explicitly, since nothing else answers it.
@@ -398,7 +466,16 @@ impl Dtls13 {
             common.stats.dropped.malformed += 1;
             return Ok(());
         };
-        let _ = epoch;
+        if epoch == 0 {
+            // A plaintext ACK can acknowledge nothing we protected, and anyone can forge it:
+            // it is the empty ACK of a client that got our flight without the ServerHello
+            // (RFC 9147 §7.1). Our flight goes again, rate-limited like any unauthenticated
+            // prompt, instead of after the backed-off timer.
+            if common.is_handshaking() {
+                common.retransmit_requested = true;
+            }
+            return Ok(());
+        }
         if common.flight.is_empty() {
             return Ok(());
         }

@@ -114,6 +114,16 @@ pub(crate) fn server_respond(
     respond(g, client_share, rng).map_err(|_| Error::illegal("bad client key share"))
 }
 
+/// Signature schemes a DTLS 1.3 peer may authenticate with: ours minus RSA PKCS#1 v1.5,
+/// which 1.3 forbids in CertificateVerify (RFC 8446 §4.2.3).
+pub(crate) fn schemes13() -> Vec<u16> {
+    crate::crypto::sign::SUPPORTED_VERIFY_SCHEMES
+        .iter()
+        .filter(|s| s.allowed_in_tls13())
+        .map(|s| s.iana())
+        .collect()
+}
+
 /// Groups we can do in DTLS 1.3: the ECDHE ones and X25519MLKEM768.
 pub(crate) fn group_supported(g: NamedGroup) -> bool {
     KeyShareGroup::from_iana(g.get()).is_some()
@@ -259,10 +269,13 @@ pub(crate) fn take_certificate(
     let chain: Vec<Vec<u8>> = cert.entries.into_iter().map(|e| e.cert_data).collect();
     if chain.is_empty() {
         if required {
-            return Err(Error::misbehaved(
-                AlertDescription::CertificateRequired,
-                "peer sent no certificate",
-            ));
+            // RFC 8446 §4.4.2.4: an empty server Certificate is a decode_error; a server that
+            // requires one refuses an empty client Certificate with certificate_required.
+            let alert = match common.role {
+                Role::Client => AlertDescription::DecodeError,
+                Role::Server => AlertDescription::CertificateRequired,
+            };
+            return Err(Error::misbehaved(alert, "peer sent no certificate"));
         }
     } else {
         common.verify_peer_chain(&chain)?;

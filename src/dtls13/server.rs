@@ -24,6 +24,7 @@ use super::{
     send_finished, Suite13, EPOCH_APPLICATION, EPOCH_HANDSHAKE,
 };
 use crate::common::Common;
+use crate::config::Config;
 use crate::error::Error;
 use crate::event::Negotiated;
 use crate::handshake::reassembly::Message;
@@ -143,9 +144,51 @@ fn on_client_hello(common: &mut Common, msg: &Message, now: Millis) -> Result<St
     super::expect13(msg, HandshakeType::ClientHello, 0)?;
     let ch = ClientHello::decode(&msg.body).map_err(crate::dtls12::decode_err)?;
     let cfg = std::sync::Arc::clone(&common.cfg);
+    match decide_hello(&cfg, now, &common.peer_addr, &ch)? {
+        HelloAction::Retry {
+            suite,
+            group,
+            name_group,
+        } => {
+            send_hello_retry_request(common, &ch, msg, suite, group, name_group, now);
+            Ok(Step::Next(ServerState::AwaitClientHello))
+        }
+        HelloAction::Proceed {
+            suite,
+            group,
+            retry,
+        } => finish_hello(common, &ch, msg, suite, group, retry, now),
+    }
+}
+
+/// What a server does with a DTLS 1.3 ClientHello, decided from it alone: shared by the
+/// `Connection` and the stateless front door so that both answer alike.
+pub(crate) enum HelloAction {
+    /// Send a HelloRetryRequest (with a cookie; naming `group` if `name_group`).
+    Retry {
+        suite: Suite13,
+        group: NamedGroup,
+        name_group: bool,
+    },
+    /// Answer with a ServerHello in `group`; `retry` is what a valid cookie vouched for.
+    Proceed {
+        suite: Suite13,
+        group: NamedGroup,
+        retry: Option<super::cookie::CookieContents>,
+    },
+}
+
+/// Checks a DTLS 1.3 ClientHello from `peer` against `cfg` and picks the answer. Keeps no
+/// state: a ClientHello2 is recognised by its cookie alone.
+pub(crate) fn decide_hello(
+    cfg: &Config,
+    now: Millis,
+    peer: &[u8],
+    ch: &ClientHello,
+) -> Result<HelloAction, Error> {
     let cert = cfg
         .certificate
-        .clone()
+        .as_ref()
         .ok_or(Error::InvalidConfig("a server needs a certificate".into()))?;
     // RFC 9147 §5.3: legacy_cookie is empty in DTLS 1.3.
     if !ch.cookie.is_empty() {
@@ -196,11 +239,10 @@ fn on_client_hello(common: &mut Common, msg: &Message, now: Millis) -> Result<St
         .copied()
         .find(|g| shares.get(*g).is_some());
     let cookie = x13::find::<Cookie>(e).map_err(decode13)?;
-    let peer = common.peer_addr.clone();
 
     let retried = match &cookie {
         Some(c) => {
-            let Some(contents) = super::cookie::open(&cfg, now, &peer, &c.0) else {
+            let Some(contents) = super::cookie::open(cfg, now, peer, &c.0) else {
                 return Err(Error::illegal("invalid HelloRetryRequest cookie"));
             };
             if contents.ch1_hash.len() != suite.hash.output_len() {
@@ -210,10 +252,12 @@ fn on_client_hello(common: &mut Common, msg: &Message, now: Millis) -> Result<St
         }
         None => None,
     };
-    match (&retried, with_share) {
-        (None, Some(g)) if !cfg.cookie_exchange => {
-            finish_hello(common, &ch, msg, suite, g, None, now)
-        }
+    Ok(match (retried, with_share) {
+        (None, Some(g)) if !cfg.cookie_exchange => HelloAction::Proceed {
+            suite,
+            group: g,
+            retry: None,
+        },
         (None, pick) => {
             // Ask again: for a cookie (return routability, RFC 9147 §5.1), and for a share in
             // a group we can use if the client sent none.
@@ -223,8 +267,11 @@ fn on_client_hello(common: &mut Common, msg: &Message, now: Millis) -> Result<St
                     .first()
                     .ok_or(Error::NoCommonParameters("key exchange group"))?,
             };
-            send_hello_retry_request(common, &ch, msg, suite, group, pick.is_none(), now);
-            Ok(Step::Next(ServerState::AwaitClientHello))
+            HelloAction::Retry {
+                suite,
+                group,
+                name_group: pick.is_none(),
+            }
         }
         (Some(c), _) => {
             // ClientHello2: the share must be in the group the HRR named (or a group we would
@@ -235,9 +282,13 @@ fn on_client_hello(common: &mut Common, msg: &Message, now: Millis) -> Result<St
                     "ClientHello2 lacks the key share we asked for",
                 ));
             }
-            finish_hello(common, &ch, msg, suite, g, Some(c.clone()), now)
+            HelloAction::Proceed {
+                suite,
+                group: g,
+                retry: Some(c),
+            }
         }
-    }
+    })
 }
 
 /// The HelloRetryRequest; the cookie lets us forget everything until ClientHello2.
@@ -250,20 +301,16 @@ fn send_hello_retry_request(
     name_group: bool,
     now: Millis,
 ) {
-    let header =
-        crate::msgs::handshake13::tls_handshake_header(HandshakeType::ClientHello, msg.body.len());
-    let ch1_hash = suite.hash.hash_parts(&[&header, &msg.body]);
-    let cookie = super::cookie::make(
+    let body = hello_retry_request_body(
         &common.cfg,
         now,
         &common.peer_addr,
+        ch,
+        &msg.body,
+        suite,
         group,
         name_group,
-        &ch1_hash,
     );
-    let hrr = hello_retry_request(ch, suite, group, name_group, cookie);
-    let mut body = Vec::new();
-    hrr.encode(&mut body);
     common.new_flight();
     // Stateless: nothing of this exchange is kept (the transcript restarts from the cookie).
     common.transcript.reset();
@@ -274,6 +321,28 @@ fn send_hello_retry_request(
     // Not timed: a HelloRetryRequest is answered by the client's retransmission, not ours.
     common.transmit_flight(now, false);
     common.stats.hello_verify_requests += 1;
+}
+
+/// The body of the HelloRetryRequest answering `ch` (whose body is `ch_body`), with a cookie
+/// committing to the hash of it, `group` and `peer`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn hello_retry_request_body(
+    cfg: &Config,
+    now: Millis,
+    peer: &[u8],
+    ch: &ClientHello,
+    ch_body: &[u8],
+    suite: Suite13,
+    group: NamedGroup,
+    name_group: bool,
+) -> Vec<u8> {
+    let header =
+        crate::msgs::handshake13::tls_handshake_header(HandshakeType::ClientHello, ch_body.len());
+    let ch1_hash = suite.hash.hash_parts(&[&header, ch_body]);
+    let cookie = super::cookie::make(cfg, now, peer, group, name_group, &ch1_hash);
+    let mut body = Vec::new();
+    hello_retry_request(ch, suite, group, name_group, cookie).encode(&mut body);
+    body
 }
 
 fn hello_retry_request(
@@ -383,7 +452,7 @@ fn finish_hello(
     EncryptedExtensions { extensions: ee }.encode(&mut body);
     common.send_handshake(HandshakeType::EncryptedExtensions, body, EPOCH_HANDSHAKE);
 
-    let offered_schemes = crate::dtls12::offered_schemes();
+    let offered_schemes = super::schemes13();
     let cert_requested = common.wants_client_cert();
     if cert_requested {
         let mut cx = Extensions::default();

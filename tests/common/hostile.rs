@@ -914,6 +914,19 @@ impl HostileServer {
 // ---------------------------------------------------------------------------------------------
 // The engine under test.
 
+/// Whatever takes in the datagrams the engine sends: the 1.2 [`Peer`] here, the 1.3 one in
+/// `hostile13.rs`.
+pub trait Inbox {
+    /// Takes in one datagram the engine sent.
+    fn absorb(&mut self, datagram: &[u8]);
+}
+
+impl Inbox for Peer {
+    fn absorb(&mut self, datagram: &[u8]) {
+        Peer::absorb(self, datagram)
+    }
+}
+
 /// A fresh ECDSA P-256 certificate.
 pub fn cert(name: &str) -> Certificate {
     Certificate::generate(name).expect("certificate")
@@ -1000,7 +1013,7 @@ impl Sut {
     }
 
     /// Sends everything pending to `peer`; returns those datagrams.
-    pub fn flush(&mut self, peer: &mut Peer) -> Vec<Vec<u8>> {
+    pub fn flush(&mut self, peer: &mut impl Inbox) -> Vec<Vec<u8>> {
         let out = match poll_all(&mut self.conn, self.now) {
             Ok(out) => out,
             Err(e) => panic!("poll_transmit: {e}"),
@@ -1014,13 +1027,13 @@ impl Sut {
     }
 
     /// Delivers a datagram and collects the answer.
-    pub fn exchange(&mut self, peer: &mut Peer, datagram: &[u8]) -> Vec<Vec<u8>> {
+    pub fn exchange(&mut self, peer: &mut impl Inbox, datagram: &[u8]) -> Vec<Vec<u8>> {
         let _ = self.deliver(datagram);
         self.flush(peer)
     }
 
     /// Moves the clock by `ms`, runs the timers and collects what they sent.
-    pub fn advance(&mut self, peer: &mut Peer, ms: u64) -> Vec<Vec<u8>> {
+    pub fn advance(&mut self, peer: &mut impl Inbox, ms: u64) -> Vec<Vec<u8>> {
         self.now += ms;
         let r = self.conn.handle_timeout(self.now);
         let _ = self.note(r);
@@ -1029,7 +1042,7 @@ impl Sut {
 
     /// Runs the clock through every deadline until the engine has none left (bounded):
     /// whatever has not completed by then has timed out.
-    pub fn run_out_clock(&mut self, peer: &mut Peer) -> Vec<Vec<u8>> {
+    pub fn run_out_clock(&mut self, peer: &mut impl Inbox) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for _ in 0..64 {
             let Some(t) = self.conn.next_timeout() else {

@@ -7,6 +7,7 @@
 pub mod alloc;
 pub mod fixtures;
 pub mod hostile;
+pub mod hostile13;
 pub mod link;
 pub mod ossl;
 pub mod pair;

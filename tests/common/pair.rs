@@ -30,7 +30,7 @@
 
 use super::fixtures::fixture;
 use super::link::{Link, LinkConfig, Side};
-use dtls_proto::server::{ServerFrontDoor, Verdict};
+use dtls_proto::server::{Admission, ServerFrontDoor};
 use dtls_proto::stats::DropCounts;
 use dtls_proto::*;
 use std::collections::BTreeMap;
@@ -272,15 +272,15 @@ pub fn describe_datagram(d: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // The pair.
 
-/// A stateless front door in front of the server (`ServerFrontDoor::prefilter`): until it
-/// accepts a ClientHello, the server does not exist; the accepted datagram creates it (at
-/// that time) and is its first input.
+/// A front door in front of the server (`ServerFrontDoor::admit`): until it accepts a
+/// ClientHello, the server does not exist; the accepted ClientHello creates it (at that time)
+/// and is its first input.
 pub struct Gate {
     pub door: ServerFrontDoor,
     cfg: Arc<Config>,
     /// When the door accepted, i.e. when the server was created.
     pub accepted_at: Option<u64>,
-    /// Verdicts so far: "drop", "reply", "accept".
+    /// Verdicts so far: "drop", "held", "reply", "accept".
     pub verdicts: BTreeMap<&'static str, u64>,
 }
 
@@ -600,29 +600,35 @@ impl Pair {
     }
 
     /// A datagram the link delivers to the server while a front door stands before it:
-    /// answered, dropped, or accepted (which creates the server). Returns whether the
-    /// server should now take it.
-    fn admit(&mut self, d: &[u8]) -> bool {
+    /// answered, held (part of a ClientHello), dropped, or accepted (which creates the
+    /// server). Returns what the server should now take: the datagram itself without a gate
+    /// or when it held the whole ClientHello, else the ClientHello the door reassembled.
+    fn admit(&mut self, d: Vec<u8>) -> Option<Vec<u8>> {
         let now = self.now;
         let Some(gate) = self.gate.as_mut().filter(|g| g.accepted_at.is_none()) else {
-            return true;
+            return Some(d);
         };
         let mut reply = [0u8; 512];
-        match gate.door.prefilter(now, CLIENT_ADDR, d, &mut reply) {
-            Verdict::Drop => {
+        match gate.door.admit(now, CLIENT_ADDR, &d, &mut reply) {
+            Admission::Drop => {
                 *gate.verdicts.entry("drop").or_default() += 1;
-                false
+                None
             }
-            Verdict::Reply(n) => {
+            Admission::Held => {
+                *gate.verdicts.entry("held").or_default() += 1;
+                None
+            }
+            Admission::Reply(n) => {
                 *gate.verdicts.entry("reply").or_default() += 1;
                 self.send_on_link(SERVER, reply[..n].to_vec());
-                false
+                None
             }
-            Verdict::Accept => {
+            Admission::Accept(hello) => {
+                let hello = hello.to_vec();
                 *gate.verdicts.entry("accept").or_default() += 1;
                 gate.accepted_at = Some(now);
                 self.server = new_server(gate.cfg.clone(), now);
-                true
+                Some(hello)
             }
         }
     }
@@ -677,9 +683,14 @@ impl Pair {
         self.pump();
         for (to, d) in self.link.deliver(self.now) {
             self.note(|| format!("{to:?} gets {}", describe_datagram(&d)));
-            if to == SERVER && !self.admit(&d) {
-                continue;
-            }
+            let d = if to == SERVER {
+                match self.admit(d) {
+                    Some(d) => d,
+                    None => continue,
+                }
+            } else {
+                d
+            };
             let _ = self.feed(to, &d);
             self.pump();
         }

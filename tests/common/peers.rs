@@ -11,7 +11,7 @@
 //! body under a wall-clock budget and kills the body's children by pid if the budget runs out.
 
 use super::udp_peer::{recv_error_is_transient, Peer};
-use dtls_proto::{Config, Connection, Error, Event, Role, ServerFrontDoor, Verdict};
+use dtls_proto::{Admission, Config, Connection, Error, Event, Role, ServerFrontDoor};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -301,6 +301,46 @@ pub struct UdpEngine {
     pub app_in: Vec<u8>,
     tx: Vec<u8>,
     rx: Vec<u8>,
+    /// Loss on the link, for handshake datagrams only: the indexes (0-based, counting only
+    /// datagrams that open with a handshake-epoch record, see [`is_handshake_datagram`]) of
+    /// those we drop instead of sending.
+    pub drop_out: Vec<usize>,
+    /// The same for datagrams we drop instead of reading.
+    pub drop_in: Vec<usize>,
+    /// Drop the first datagram we send in DTLS 1.3 epoch 3 (a server's ACK of the client's
+    /// last flight, sent before any application data).
+    pub drop_first_epoch3_out: bool,
+    /// How many datagrams were dropped so far.
+    pub dropped: usize,
+    /// Reordering: the indexes (counted like `drop_in`) of the peer's handshake datagrams we
+    /// hold back and read right after the next datagram (or after 100 ms if none comes).
+    pub delay_in: Vec<usize>,
+    held: Option<(Vec<u8>, Instant)>,
+    /// How many datagrams were held back so far.
+    pub delayed: usize,
+    handshake_out: usize,
+    handshake_in: usize,
+}
+
+/// Whether a datagram opens with a record of the handshake: plaintext handshake, change
+/// cipher spec or ACK (any epoch of DTLS 1.2), or a DTLS 1.3 unified header in epoch 2.
+/// Application data (1.2 content type 23, 1.3 epoch 3 and later) is not counted: DTLS does
+/// not retransmit it, so losing it is not a handshake test.
+pub fn is_handshake_datagram(d: &[u8]) -> bool {
+    match d.first() {
+        Some(20 | 22 | 26) => true,
+        Some(b) if b & 0xe0 == 0x20 => b & 0x03 == 2,
+        _ => false,
+    }
+}
+
+/// Counts `d` if it is a handshake datagram; true when its index is in `drops`.
+fn lost(counter: &mut usize, drops: &[usize], d: &[u8]) -> bool {
+    if drops.is_empty() || !is_handshake_datagram(d) {
+        return false;
+    }
+    *counter += 1;
+    drops.contains(&(*counter - 1))
 }
 
 /// The transport address our cookies are bound to.
@@ -320,6 +360,15 @@ impl UdpEngine {
             app_in: Vec::new(),
             tx: vec![0; 2048],
             rx: vec![0; 65_535],
+            drop_out: Vec::new(),
+            drop_in: Vec::new(),
+            drop_first_epoch3_out: false,
+            dropped: 0,
+            delay_in: Vec::new(),
+            held: None,
+            delayed: 0,
+            handshake_out: 0,
+            handshake_in: 0,
         }
     }
 
@@ -370,6 +419,15 @@ impl UdpEngine {
         loop {
             match conn.poll_transmit(now, &mut self.tx) {
                 Ok(Some(n)) => {
+                    if self.drop_first_epoch3_out && self.tx[0] & 0xe3 == 0x23 {
+                        self.drop_first_epoch3_out = false;
+                        self.dropped += 1;
+                        continue;
+                    }
+                    if lost(&mut self.handshake_out, &self.drop_out, &self.tx[..n]) {
+                        self.dropped += 1;
+                        continue;
+                    }
                     // A lost datagram is the retransmission timer's business.
                     let _ = self.sock.send_to(&self.tx[..n], peer);
                 }
@@ -381,24 +439,29 @@ impl UdpEngine {
     }
 
     fn admit(&mut self, from: SocketAddr, n: usize) -> Result<(), Error> {
-        let Some((cfg, door)) = &self.pending_server else {
+        let now = self.now();
+        let Some((cfg, door)) = &mut self.pending_server else {
             return Ok(());
         };
-        let now = self.now();
-        if let Some(door) = door {
-            let mut reply = [0u8; 1500];
-            match door.prefilter(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
-                Verdict::Accept => {}
-                Verdict::Reply(len) => {
-                    let _ = self.sock.send_to(&reply[..len], from);
-                    return Ok(());
+        // `admit`: the stateless prefilter for a 1.2-only config; with DTLS 1.3 it reassembles
+        // the ClientHello first and hands back the whole of it on Accept.
+        let hello = match door {
+            Some(door) => {
+                let mut reply = [0u8; 1500];
+                match door.admit(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
+                    Admission::Accept(hello) => hello.to_vec(),
+                    Admission::Reply(len) => {
+                        let _ = self.sock.send_to(&reply[..len], from);
+                        return Ok(());
+                    }
+                    Admission::Held | Admission::Drop => return Ok(()),
                 }
-                Verdict::Drop => return Ok(()),
             }
-        }
+            None => self.rx[..n].to_vec(),
+        };
         let mut conn = Connection::new(cfg.clone(), Role::Server, None, now)?;
         conn.set_peer_address(&addr_bytes(from));
-        let r = conn.handle_datagram(now, &self.rx[..n]);
+        let r = conn.handle_datagram(now, &hello);
         self.pending_server = None;
         self.peer = Some(from);
         self.conn = Some(conn);
@@ -421,17 +484,53 @@ impl UdpEngine {
             self.sock
                 .set_read_timeout(Some(wait))
                 .expect("set_read_timeout");
-            match self.sock.recv_from(&mut self.rx) {
+            let got = match self.sock.recv_from(&mut self.rx) {
+                Ok((n, from)) if self.peer.is_none() || self.peer == Some(from) => {
+                    let idx = is_handshake_datagram(&self.rx[..n]).then(|| {
+                        self.handshake_in += 1;
+                        self.handshake_in - 1
+                    });
+                    if idx.is_some_and(|i| self.drop_in.contains(&i)) {
+                        self.dropped += 1;
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else if self.peer.is_some()
+                        && self.held.is_none()
+                        && idx.is_some_and(|i| self.delay_in.contains(&i))
+                    {
+                        self.delayed += 1;
+                        self.held = Some((self.rx[..n].to_vec(), Instant::now()));
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    } else {
+                        Ok((n, from))
+                    }
+                }
+                other => other,
+            };
+            match got {
                 Ok((n, from)) if self.peer == Some(from) => {
                     let now = self.now();
                     if let Some(c) = self.conn.as_mut() {
                         result = c.handle_datagram(now, &self.rx[..n]);
+                        if let (Ok(()), Some((d, _))) = (&result, self.held.take()) {
+                            result = c.handle_datagram(now, &d);
+                        }
                     }
                 }
                 Ok((n, from)) if self.peer.is_none() => result = self.admit(from, n),
                 Ok(_) => {} // Someone else: ignored.
                 Err(e) if recv_error_is_transient(&e) => {}
                 Err(e) => panic!("recv: {e}"),
+            }
+        }
+        if result.is_ok()
+            && self
+                .held
+                .as_ref()
+                .is_some_and(|(_, t)| t.elapsed() >= Duration::from_millis(100))
+        {
+            let now = self.now();
+            if let (Some(c), Some((d, _))) = (self.conn.as_mut(), self.held.take()) {
+                result = c.handle_datagram(now, &d);
             }
         }
         if result.is_ok() {
@@ -492,6 +591,18 @@ impl UdpEngine {
     /// Whether the application data received so far contains `needle`.
     pub fn received(&self, needle: &str) -> bool {
         String::from_utf8_lossy(&self.app_in).contains(needle)
+    }
+
+    /// Starts a DTLS 1.3 KeyUpdate of our sending keys (RFC 9147 §8), asking the peer to
+    /// update its own when `request_peer` is set, and sends it.
+    pub fn key_update(&mut self, request_peer: bool) {
+        let now = self.now();
+        self.conn
+            .as_mut()
+            .expect("no association yet")
+            .key_update(now, request_peer)
+            .expect("key_update");
+        self.flush().expect("flush");
     }
 
     /// Queues close_notify and sends it.

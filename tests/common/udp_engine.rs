@@ -5,14 +5,14 @@
 //! events, application data and every datagram sent and received.
 
 use super::udp_peer::recv_error_is_transient;
-use dtls_proto::{Config, Connection, Error, Event, Negotiated, Role, ServerFrontDoor, Verdict};
+use dtls_proto::{Admission, Config, Connection, Error, Event, Negotiated, Role, ServerFrontDoor};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Server-side acceptance: how a datagram from a new address becomes an association.
 pub enum Accept {
-    /// Through `ServerFrontDoor::prefilter` (stateless cookie, then a `Connection`).
+    /// Through `ServerFrontDoor::admit` (cookie before state, then a `Connection`).
     FrontDoor(ServerFrontDoor),
     /// A `Connection` at once; the engine answers with HelloVerifyRequest itself.
     Direct,
@@ -27,7 +27,8 @@ pub struct UdpEngine {
     pub conn: Option<Connection>,
     /// Server only: the config and the acceptance mode for the first peer.
     pub pending_server: Option<(Arc<Config>, Accept)>,
-    /// HelloVerifyRequests the front door sent (they are not the association's).
+    /// Cookie replies (HelloVerifyRequests, or HelloRetryRequests with DTLS 1.3) the front
+    /// door sent (they are not the association's).
     pub front_door_hvrs: u64,
     pub events: Vec<Event>,
     /// Application data received, concatenated.
@@ -128,27 +129,29 @@ impl UdpEngine {
 
     /// A datagram from an address with no association yet (server only).
     fn admit(&mut self, from: SocketAddr, n: usize) -> Result<(), Error> {
-        let Some((cfg, accept)) = &self.pending_server else {
+        let now = self.now();
+        let Some((cfg, accept)) = &mut self.pending_server else {
             return Ok(());
         };
         self.received.push(self.rx[..n].to_vec());
-        let now = self.now();
+        let mut hello = self.rx[..n].to_vec();
         if let Accept::FrontDoor(door) = accept {
             let mut reply = [0u8; 512];
-            match door.prefilter(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
-                Verdict::Accept => {}
-                Verdict::Reply(len) => {
+            match door.admit(now, &addr_bytes(from), &self.rx[..n], &mut reply) {
+                // The datagram itself, or the ClientHello the door reassembled.
+                Admission::Accept(h) => hello = h.to_vec(),
+                Admission::Reply(len) => {
                     self.front_door_hvrs += 1;
                     let _ = self.sock.send_to(&reply[..len], from);
                     return Ok(());
                 }
-                Verdict::Drop => return Ok(()),
+                Admission::Held | Admission::Drop => return Ok(()),
             }
         }
         let mut conn = Connection::new(cfg.clone(), Role::Server, None, now)?;
         // Cookies (the front door's and the engine's own) are bound to this address.
         conn.set_peer_address(&addr_bytes(from));
-        let r = conn.handle_datagram(now, &self.rx[..n]);
+        let r = conn.handle_datagram(now, &hello);
         self.pending_server = None;
         self.peer = Some(from);
         self.conn = Some(conn);

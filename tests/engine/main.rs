@@ -16,6 +16,7 @@ mod limits;
 mod robustness;
 mod secrets;
 mod state_machine;
+mod state_machine13;
 mod zero_copy;
 
 /// Per-thread heap counters for `robustness` (every test runs on its own thread, so the

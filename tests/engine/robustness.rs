@@ -22,6 +22,8 @@
 use crate::common::alloc::{live, peak, reset_peak};
 use crate::common::link::{Link, LinkConfig, Side};
 use crate::common::pair::*;
+use crate::version_tests;
+use dtls_proto::msgs::record13::{Header13, RecordCursor};
 use dtls_proto::*;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -54,8 +56,8 @@ struct Configs {
 
 /// Webpki mutual authentication with two-certificate chains, cookies on, MTU 500 so that the
 /// certificates are fragmented, short timers so that repaired runs end quickly.
-fn configs() -> Configs {
-    let client = webpki_client(Version::V12, "client")
+fn configs(v: Version) -> Configs {
+    let client = webpki_client(v, "client")
         .alpn(&[b"webrtc"])
         .srtp_profiles(&[0x0001, 0x0007])
         .mtu(MTU)
@@ -63,7 +65,7 @@ fn configs() -> Configs {
         .rng_seed(1)
         .build()
         .unwrap();
-    let server = webpki_server(Version::V12, "server")
+    let server = webpki_server(v, "server")
         .alpn(&[b"webrtc"])
         .srtp_profiles(&[0x0007])
         .mtu(MTU)
@@ -159,6 +161,7 @@ fn allowed(e: &Error) -> bool {
                 | A::NoApplicationProtocol
                 | A::BadCertificate
                 | A::DecryptError
+                | A::MissingExtension
         ),
         Error::HandshakeTimeout { .. }
         | Error::AlertReceived(_)
@@ -196,10 +199,13 @@ struct Sent {
 }
 
 /// A clean handshake's datagrams, per side in sending order (the application data the run
-/// ends with is left out).
+/// ends with is left out: the transcript is what was sent until both connected and the link
+/// went quiet, which includes a DTLS 1.3 server's ACK of the client's last flight).
 fn record_transcript(cfg: &Configs) -> Vec<Sent> {
     let mut r = new_run(cfg);
-    assert_eq!(run(&mut r), Outcome::Connected);
+    r.run_until(DEADLINE_MS, |r| r.both_connected());
+    assert!(r.both_connected());
+    r.run_for(200);
     let per_side = |side: Side, sent: &[Vec<u8>]| {
         sent.iter()
             .enumerate()
@@ -217,19 +223,21 @@ fn record_transcript(cfg: &Configs) -> Vec<Sent> {
     t
 }
 
-/// Byte positions of `d` that lie inside records of epoch > 0, split into header and body.
+/// Byte positions of `d` that lie inside protected records (DTLS 1.2 records of epoch > 0,
+/// DTLS 1.3 unified-header records), split into header and body. The engine's own record
+/// walker reads both formats.
 fn protected_positions(d: &[u8]) -> (Vec<usize>, Vec<usize>) {
     let (mut header, mut body) = (Vec::new(), Vec::new());
-    let mut at = 0;
-    while at + 13 <= d.len() {
-        let epoch = u16::from_be_bytes([d[at + 3], d[at + 4]]);
-        let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
-        let end = (at + 13 + len).min(d.len());
-        if epoch > 0 {
-            header.extend(at..at + 13);
-            body.extend(at + 13..end);
+    let mut cursor = RecordCursor::new(0);
+    while let Some(span) = cursor.next(d) {
+        let protected = match span.header {
+            Header13::Plaintext(h) => h.epoch > 0,
+            Header13::Ciphertext(_) => true,
+        };
+        if protected {
+            header.extend(span.header_range);
+            body.extend(span.body_range);
         }
-        at += 13 + len;
     }
     (header, body)
 }
@@ -360,9 +368,8 @@ fn check_flip(cfg: &Configs, s: &Sent, pos: usize, mask: u8) -> String {
     }
 }
 
-#[test]
-fn baseline_handshake_and_transcript() {
-    let cfg = configs();
+fn baseline_handshake_and_transcript(v: Version) {
+    let cfg = configs(v);
     let start = reset_peak();
     let t = record_transcript(&cfg);
     eprintln!("clean handshake heap peak: {} bytes", peak() - start);
@@ -380,9 +387,8 @@ fn baseline_handshake_and_transcript() {
 
 /// Every truncation of every datagram: the cut record is dropped, the rest of the datagram is
 /// lost with it, and retransmission completes the handshake.
-#[test]
-fn every_truncation_of_every_datagram() {
-    let cfg = configs();
+fn every_truncation_of_every_datagram(v: Version) {
+    let cfg = configs(v);
     let mut runs = 0;
     for s in record_transcript(&cfg) {
         for len in 0..s.bytes.len() {
@@ -403,9 +409,8 @@ fn every_truncation_of_every_datagram() {
 }
 
 /// Every byte of every datagram flipped (xor 0xff).
-#[test]
-fn every_byte_flip_of_every_datagram() {
-    let cfg = configs();
+fn every_byte_flip_of_every_datagram(v: Version) {
+    let cfg = configs(v);
     let mut outcomes = BTreeMap::new();
     for s in record_transcript(&cfg) {
         for pos in 0..s.bytes.len() {
@@ -417,9 +422,8 @@ fn every_byte_flip_of_every_datagram() {
 
 /// Single-bit flips: every bit of every record and handshake header (where the parsing
 /// decisions are made), and one bit of every 5th byte elsewhere.
-#[test]
-fn sampled_bit_flips() {
-    let cfg = configs();
+fn sampled_bit_flips(v: Version) {
+    let cfg = configs(v);
     let mut outcomes = BTreeMap::new();
     for s in record_transcript(&cfg) {
         let headers = header_positions(&s.bytes);
@@ -441,28 +445,28 @@ fn sampled_bit_flips() {
     tally("bit flips", &outcomes);
 }
 
-/// Byte positions of record headers and of the DTLS handshake headers of plaintext handshake
-/// records in `d`.
+/// Byte positions of record headers (both formats) and of the DTLS handshake headers of
+/// plaintext handshake records in `d`.
 fn header_positions(d: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 13 <= d.len() {
-        out.extend(at..at + 13);
-        let epoch = u16::from_be_bytes([d[at + 3], d[at + 4]]);
-        let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
-        if d[at] == 22 && epoch == 0 {
-            out.extend(at + 13..(at + 25).min(d.len()));
+    let mut cursor = RecordCursor::new(0);
+    while let Some(span) = cursor.next(d) {
+        let b = span.body_range.clone();
+        let first = d[span.header_range.start];
+        out.extend(span.header_range);
+        if let Header13::Plaintext(h) = span.header {
+            if first == 22 && h.epoch == 0 {
+                out.extend(b.start..(b.start + 12).min(b.end));
+            }
         }
-        at += 13 + len;
     }
     out
 }
 
 /// Every datagram delivered twice, and every datagram delayed behind the next one its sender
 /// emits: ordinary network behaviour, so the handshake must complete.
-#[test]
-fn every_duplicate_and_every_swap() {
-    let cfg = configs();
+fn every_duplicate_and_every_swap(v: Version) {
+    let cfg = configs(v);
     let t = record_transcript(&cfg);
     for s in &t {
         run_mutation(
@@ -510,9 +514,8 @@ fn every_duplicate_and_every_swap() {
 /// handshake, it must not end an association once it has connected: epoch-0 input after the
 /// handshake is ignored (`admit_fragment`), and that must hold for epoch-0 input buffered
 /// during the handshake as well.
-#[test]
-fn plaintext_message_seq_flips_never_kill_a_connected_endpoint() {
-    let cfg = configs();
+fn plaintext_message_seq_flips_never_kill_a_connected_endpoint(v: Version) {
+    let cfg = configs(v);
     let mut killed = Vec::new();
     for s in record_transcript(&cfg) {
         for pos in msg_seq_positions(&s.bytes) {
@@ -536,15 +539,16 @@ fn plaintext_message_seq_flips_never_kill_a_connected_endpoint() {
 /// Byte positions of the message_seq fields of plaintext handshake fragments in `d`.
 fn msg_seq_positions(d: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 13 <= d.len() {
-        let epoch = u16::from_be_bytes([d[at + 3], d[at + 4]]);
-        let len = usize::from(u16::from_be_bytes([d[at + 11], d[at + 12]]));
-        if d[at] == 22 && epoch == 0 {
-            // Record header 13, then msg_type 1 and length 3: message_seq at 17..19. A record
+    let mut cursor = RecordCursor::new(0);
+    while let Some(span) = cursor.next(d) {
+        let Header13::Plaintext(h) = span.header else {
+            continue;
+        };
+        if d[span.header_range.start] == 22 && h.epoch == 0 {
+            // After the record header, msg_type 1 and length 3: message_seq at 4..6. A record
             // may carry several fragments; walk them.
-            let end = (at + 13 + len).min(d.len());
-            let mut f = at + 13;
+            let end = span.body_range.end;
+            let mut f = span.body_range.start;
             while f + 12 <= end {
                 out.extend([f + 4, f + 5]);
                 let flen = usize::from(d[f + 9]) << 16
@@ -553,7 +557,6 @@ fn msg_seq_positions(d: &[u8]) -> Vec<usize> {
                 f += 12 + flen;
             }
         }
-        at += 13 + len;
     }
     out
 }
@@ -719,22 +722,21 @@ fn flood(
     errors
 }
 
-fn fresh_client() -> Connection {
-    new_client(configs().client, 0)
+fn fresh_client(v: Version) -> impl Fn() -> Connection {
+    let cfg = configs(v).client;
+    move || new_client(cfg.clone(), 0)
 }
 
-fn fresh_server() -> Connection {
-    new_server(configs().server, 0)
+fn fresh_server(v: Version) -> impl Fn() -> Connection {
+    let cfg = configs(v).server;
+    move || new_server(cfg.clone(), 0)
 }
 
 /// 10 000 uniformly random datagrams: not one is even a well-formed record of a known
 /// version, so both roles drop them all without an error.
-#[test]
-fn random_datagrams_at_fresh_endpoints() {
-    for (name, fresh) in [
-        ("client", &fresh_client as &dyn Fn() -> Connection),
-        ("server", &fresh_server),
-    ] {
+fn random_datagrams_at_fresh_endpoints(v: Version) {
+    let (c, s) = (fresh_client(v), fresh_server(v));
+    for (name, fresh) in [("client", &c as &dyn Fn() -> Connection), ("server", &s)] {
         let mut junk = Junk(0x5eed_0001);
         let errors = flood(fresh, 10_000, || junk.datagram());
         assert!(errors.is_empty(), "{name}: {errors:?}");
@@ -745,13 +747,12 @@ fn random_datagrams_at_fresh_endpoints() {
 /// front of everything, so nothing gets through it and it never fails. The client cannot
 /// authenticate epoch-0 records: junk that happens to form a complete message where it
 /// expects one may fail it, with a protocol error of an expected kind.
-#[test]
-fn structured_junk_at_fresh_endpoints() {
+fn structured_junk_at_fresh_endpoints(v: Version) {
     let mut junk = Junk(0x5eed_0002);
-    let errors = flood(&fresh_server, 10_000, || junk.structured());
+    let errors = flood(&fresh_server(v), 10_000, || junk.structured());
     assert!(errors.is_empty(), "server: {errors:?}");
     let mut junk = Junk(0x5eed_0003);
-    let errors = flood(&fresh_client, 10_000, || junk.structured());
+    let errors = flood(&fresh_client(v), 10_000, || junk.structured());
     for e in &errors {
         assert!(
             matches!(
@@ -770,9 +771,8 @@ fn structured_junk_at_fresh_endpoints() {
 /// Junk at connected endpoints: epoch-0 input after the handshake and records of unknown or
 /// current epochs that do not authenticate are dropped, never fatal, and the association
 /// still carries data afterwards.
-#[test]
-fn structured_junk_at_connected_endpoints() {
-    let cfg = configs();
+fn structured_junk_at_connected_endpoints(v: Version) {
+    let cfg = configs(v);
     let mut r = new_run(&cfg);
     assert_eq!(run(&mut r), Outcome::Connected);
     let mut junk = Junk(0x5eed_0004);
@@ -798,3 +798,15 @@ fn structured_junk_at_connected_endpoints() {
     exchange_app_data(&mut r);
     assert!(r.max_datagram <= usize::from(MTU), "datagram over the MTU");
 }
+
+version_tests!(
+    baseline_handshake_and_transcript,
+    every_truncation_of_every_datagram,
+    every_byte_flip_of_every_datagram,
+    sampled_bit_flips,
+    every_duplicate_and_every_swap,
+    plaintext_message_seq_flips_never_kill_a_connected_endpoint,
+    random_datagrams_at_fresh_endpoints,
+    structured_junk_at_fresh_endpoints,
+    structured_junk_at_connected_endpoints,
+);

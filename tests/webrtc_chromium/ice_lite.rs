@@ -92,9 +92,10 @@ pub struct Local {
     pub addr: SocketAddr,
 }
 
-/// The answer: ice-lite, our credentials and fingerprint, `a=setup:passive` (we are the DTLS
-/// server), one host candidate, opus only. `direction` is `recvonly` or `sendrecv`.
-pub fn answer(offer: &Offer, local: &Local, direction: &str) -> String {
+/// The answer: ice-lite, our credentials and fingerprint, `a=setup:{setup}` (`passive`: we are
+/// the DTLS server; `active`: the client, RFC 5763 §5), one host candidate, opus only.
+/// `direction` is `recvonly` or `sendrecv`.
+pub fn answer(offer: &Offer, local: &Local, direction: &str, setup: &str) -> String {
     let ip = local.addr.ip();
     let port = local.addr.port();
     let mut s = String::new();
@@ -118,7 +119,7 @@ pub fn answer(offer: &Offer, local: &Local, direction: &str) -> String {
     line(format!("a=ice-ufrag:{}", local.ice_ufrag));
     line(format!("a=ice-pwd:{}", local.ice_pwd));
     line(format!("a=fingerprint:{}", local.fingerprint));
-    line("a=setup:passive".into());
+    line(format!("a=setup:{setup}"));
     line(format!("a={direction}"));
     line("a=rtcp-mux".into());
     if let Some(id) = offer.mid_extmap {
@@ -288,6 +289,9 @@ fn client_hello_shape(d: &[u8]) -> Option<(usize, u32, u32)> {
 /// The endpoint, running on its own thread until stopped.
 pub struct Endpoint {
     pub local: Local,
+    /// Our DTLS role: `Server` unless set before [`Endpoint::start`]. As the client we send
+    /// the ClientHello once the browser's first connectivity check has been answered.
+    pub role: Role,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<Report>>,
     cfg: Arc<Config>,
@@ -309,6 +313,7 @@ impl Endpoint {
                 fingerprint: cert_fingerprint,
                 addr: socket.local_addr().unwrap(),
             },
+            role: Role::Server,
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
             cfg,
@@ -324,8 +329,9 @@ impl Endpoint {
         let cfg = self.cfg.clone();
         let local = self.local.clone();
         let offer = offer.clone();
+        let role = self.role;
         self.thread = Some(std::thread::spawn(move || {
-            serve(socket, cfg, local, offer, stop, limit)
+            serve(socket, cfg, local, offer, stop, limit, role)
         }));
     }
 
@@ -370,6 +376,7 @@ fn serve(
     offer: Offer,
     stop: Arc<AtomicBool>,
     limit: Duration,
+    role: Role,
 ) -> Report {
     let start = Instant::now();
     let now_ms = || start.elapsed().as_millis() as u64;
@@ -404,6 +411,15 @@ fn serve(
                                 }
                                 let resp = binding_success(&s.txid, from, &key);
                                 let _ = socket.send_to(&resp, from);
+                                if role == Role::Client && conn.is_none() {
+                                    // The path works: our ClientHello goes out below.
+                                    let mut c =
+                                        Connection::new(cfg.clone(), Role::Client, None, now_ms())
+                                            .expect("client connection");
+                                    c.add_peer_fingerprint(&offer.fingerprint)
+                                        .expect("pin the offer's fingerprint");
+                                    conn = Some((c, from));
+                                }
                             }
                             None => rep.stun_refused += 1,
                         }
@@ -411,6 +427,10 @@ fn serve(
                     PacketKind::Dtls => {
                         rep.dtls_datagrams += 1;
                         if conn.is_none() {
+                            if role == Role::Client {
+                                // Not before our ClientHello.
+                                continue;
+                            }
                             rep.first_client_hello = client_hello_shape(d);
                         }
                         let (c, peer) = conn.get_or_insert_with(|| {

@@ -1,7 +1,8 @@
 //! WebRTC against a real browser: headless Chromium (Debian's `chromium`) with a fake
-//! microphone offers a call; our ICE-lite endpoint (ice_lite.rs) answers as the DTLS server with
-//! the browser's fingerprint pinned, and the browser's own `getStats()` must say the DTLS
-//! transport is connected with the version and SRTP profile our engine chose.
+//! microphone offers a call; our ICE-lite endpoint (ice_lite.rs) answers as the DTLS server (or,
+//! with `a=setup:active`, as the DTLS client) with the browser's fingerprint pinned, and the
+//! browser's own `getStats()` must say the DTLS transport is connected with the version and
+//! SRTP profile negotiated.
 //!
 //! Needs `chromium` (apt) and Node.js; the driver's npm dependencies are installed from
 //! tests/browser/package-lock.json on first use. scripts/test.sh installs Chromium.
@@ -44,8 +45,17 @@ fn srtp_name(id: u16) -> &'static str {
 
 /// One call: browser offer -> our answer -> connected -> getStats(), checked from both ends.
 fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
+    call_as(versions, want_tls_version, false);
+}
+
+/// [`call`], with us as the DTLS client when `we_client` (`a=setup:active`): the browser's
+/// BoringSSL is then the DTLS server.
+fn call_as(versions: &[ProtocolVersion], want_tls_version: &str, we_client: bool) {
     let (cfg, our_fp) = server_config(versions, SRTP_PROFILES);
     let mut ep = Endpoint::bind(cfg, our_fp.clone());
+    if we_client {
+        ep.role = dtls_proto::Role::Client;
+    }
     let mut browser = Browser::launch(
         &driver_dir(),
         &["--timeout-ms", "45000", "--hold-ms", "500"],
@@ -58,7 +68,8 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         "a browser offer leaves the DTLS role open"
     );
     ep.start(&offer, Duration::from_secs(45));
-    let answer_sdp = answer(&offer, &ep.local, "recvonly");
+    let setup = if we_client { "active" } else { "passive" };
+    let answer_sdp = answer(&offer, &ep.local, "recvonly", setup);
     browser.answer(&answer_sdp);
     let result = browser.result(Duration::from_secs(45));
     let rep = ep.finish();
@@ -80,9 +91,10 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         .as_ref()
         .unwrap_or_else(|| panic!("no Connected; {}", ctx()));
     assert!(rep.peer_cert_matches_offer, "{}", ctx());
-    if want_tls_version == "FEFD" {
-        // Our server's stateless cookie exchange ran, on a ClientHello that Chromium (with its
-        // post-quantum key share) sends in two fragments; PEERS.md.
+    // Our server's stateless cookie exchange ran (a HelloVerifyRequest in 1.2, a
+    // HelloRetryRequest with a cookie in 1.3, counted alike), on a ClientHello that Chromium
+    // (with its post-quantum key share) sends in two fragments; PEERS.md.
+    if !we_client {
         assert!(rep.hello_verify_requests >= 1, "{}", ctx());
     }
     eprintln!(
@@ -94,9 +106,16 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         _ => ProtocolVersion::Dtls13,
     };
     assert_eq!(neg.version, want_version, "{}", ctx());
-    assert_eq!(neg.srtp_profile, Some(SRTP_PROFILES[0]), "{}", ctx());
-    // 2 x (16-byte key + 12-byte salt) for AEAD_AES_128_GCM (RFC 7714 §12).
-    assert_eq!(rep.srtp_key_material_len, 56, "{}", ctx());
+    // The server's order decides: ours puts GCM first; BoringSSL's puts CM-80 first.
+    let (profile, material_len) = if we_client {
+        // 2 x (16-byte key + 14-byte salt) for AES128_CM_HMAC_SHA1_80 (RFC 5764 §4.2).
+        (0x0001, 60)
+    } else {
+        // 2 x (16-byte key + 12-byte salt) for AEAD_AES_128_GCM (RFC 7714 §12).
+        (SRTP_PROFILES[0], 56)
+    };
+    assert_eq!(neg.srtp_profile, Some(profile), "{}", ctx());
+    assert_eq!(rep.srtp_key_material_len, material_len, "{}", ctx());
 
     // The browser's side, from its own getStats().
     let ctx = || format!("{}\nbrowser result: {result:#}", ctx());
@@ -108,8 +127,8 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
     assert_eq!(t["iceState"], "connected", "{}", ctx());
     assert_eq!(
         t["dtlsRole"],
-        "client",
-        "we answered a=setup:passive; {}",
+        if we_client { "server" } else { "client" },
+        "we answered a=setup:{setup}; {}",
         ctx()
     );
     assert_eq!(
@@ -121,7 +140,7 @@ fn call(versions: &[ProtocolVersion], want_tls_version: &str) {
         "{}",
         ctx()
     );
-    assert_eq!(t["srtpCipher"], srtp_name(SRTP_PROFILES[0]), "{}", ctx());
+    assert_eq!(t["srtpCipher"], srtp_name(profile), "{}", ctx());
     assert_eq!(
         t["dtlsCipher"],
         suite_name(neg.cipher_suite.get()),
@@ -171,7 +190,7 @@ fn ep_port(answer_sdp: &str) -> u16 {
         .expect("answer has a candidate")
 }
 
-/// Issue 12, acceptance 4, as far as today's engine goes: Chromium offers 1.3 and 1.2, our
+/// Issue 12, acceptance 4: Chromium offers 1.3 and 1.2, our
 /// 1.2-only server takes 1.2 (the browser falls back silently).
 #[test]
 fn chromium_connects_to_our_dtls12_server() {
@@ -181,7 +200,35 @@ fn chromium_connects_to_our_dtls12_server() {
 /// Issue 12, acceptance 4: the same call with our server limited to DTLS 1.3. Chromium's
 /// ClientHello carries an X25519MLKEM768 share and spans two datagrams (PEERS.md).
 #[test]
-#[ignore = "needs the DTLS 1.3 engine (issue 12)"]
 fn chromium_connects_to_our_dtls13_server() {
     call(&[ProtocolVersion::Dtls13], "FEFC");
+}
+
+/// Our server with both versions enabled: Chromium offers both and must land on DTLS 1.3 (the
+/// server reassembles the two-datagram ClientHello before it picks the version).
+#[test]
+fn chromium_connects_to_our_dual_version_server_in_dtls13() {
+    call(&[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13], "FEFC");
+}
+
+/// Us as the DTLS 1.3 client (`a=setup:active`), Chromium's BoringSSL as the server.
+#[test]
+fn our_dtls13_client_connects_to_chromium() {
+    call_as(&[ProtocolVersion::Dtls13], "FEFC", true);
+}
+
+/// Us as a dual-version client: BoringSSL as the server picks 1.3.
+#[test]
+fn our_dual_version_client_connects_to_chromium_in_dtls13() {
+    call_as(
+        &[ProtocolVersion::Dtls12, ProtocolVersion::Dtls13],
+        "FEFC",
+        true,
+    );
+}
+
+/// Us as a DTLS 1.2 client of BoringSSL.
+#[test]
+fn our_dtls12_client_connects_to_chromium() {
+    call_as(&[ProtocolVersion::Dtls12], "FEFD", true);
 }

@@ -39,6 +39,9 @@ pub struct ConfigOptions<'env> {
     /// Server: ask for a client certificate (`'none'` default, `'request'`, `'require'`).
     #[napi(ts_type = "'none' | 'request' | 'require'")]
     pub client_auth: Option<String>,
+    /// Protocol versions to offer or accept: `['1.2', '1.3']` (the default), `['1.2']` or `['1.3']`.
+    #[napi(ts_type = "Array<'1.2' | '1.3'>")]
+    pub versions: Option<Vec<String>>,
     /// Cipher suites by IANA id, in preference order (default: all six ECDHE AEAD suites).
     pub cipher_suites: Option<Vec<u32>>,
     /// Key-exchange groups by IANA id (29 X25519, 23 P-256, 24 P-384).
@@ -128,6 +131,12 @@ impl Config {
                     )))
                 }
             });
+        }
+        if let Some(v) = &o.versions {
+            // The engine's one version policy, as in C and Python.
+            let versions = dtls_proto::names::versions_from_names(v)
+                .map_err(|_| invalid(format!("versions {v:?}: expected '1.2' and/or '1.3'")))?;
+            b = b.versions(&versions);
         }
         if let Some(ids) = &o.cipher_suites {
             let suites = ids

@@ -167,6 +167,10 @@ pub struct Stats {
     pub dropped: DropCounts,
     /// Flights sent again.
     pub retransmissions: f64,
+    /// DTLS 1.3 ACK records sent.
+    pub acks_sent: f64,
+    /// DTLS 1.3 KeyUpdates that took effect for our sending keys.
+    pub key_updates: f64,
     /// HelloVerifyRequests this connection sent (a server doing its own cookie exchange).
     pub hello_verify_requests: f64,
     /// Handshake duration on the caller's clock, once complete.
@@ -362,6 +366,41 @@ impl Connection {
         }
     }
 
+    /// The zero-copy send path: seals `data` as one application record straight into `out`
+    /// and returns the datagram's length (send `out.subarray(0, n)`). Needs the handshake done
+    /// and nothing queued by `send` (poll it out first). `DTLS_ERR_BUFFER_TOO_SMALL` changes
+    /// nothing.
+    #[napi]
+    pub fn seal_into(&mut self, data: &[u8], mut out: Uint8ArraySlice<'_>) -> Result<u32> {
+        self.inner
+            .seal_into(data, writable(&mut out))
+            .map(len_u32)
+            .map_err(engine)
+    }
+
+    /// The zero-copy receive path: like `handleDatagram`, but a datagram that is a single
+    /// application record (the steady state of a media flow) is decrypted where it lies and
+    /// its plaintext returned as a view into `datagram` (a `subarray`, no copy). `null`
+    /// otherwise: anything received is then in `recv()` and `pollEvent()` as usual. The
+    /// datagram's bytes are overwritten either way.
+    #[napi(ts_return_type = "Uint8Array | null")]
+    pub fn open_in_place(
+        &mut self,
+        mut datagram: Uint8ArraySlice<'_>,
+        now: f64,
+    ) -> Result<Option<Vec<u32>>> {
+        // The view itself is made by index.js (`datagram.subarray(start, end)`) from the range
+        // returned here: napi cannot hand back a view of a caller's array.
+        let now = millis(now)?;
+        let buf = writable(&mut datagram);
+        let base = buf.as_ptr() as usize;
+        let plain = self.inner.open_in_place(now, buf).map_err(engine)?;
+        Ok(plain.map(|p| {
+            let start = p.as_ptr() as usize - base;
+            vec![len_u32(start), len_u32(start + p.len())]
+        }))
+    }
+
     /// Like `recv`, into `buf` without allocating: the length written, or `null` when no
     /// record waits. A `buf` too small for the next record throws `DTLS_ERR_BUFFER_TOO_SMALL`
     /// and keeps it.
@@ -371,6 +410,18 @@ impl Connection {
             Ok(n) => Ok(n.map(len_u32)),
             Err(e) => Err(engine(e)),
         }
+    }
+
+    /// DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own when
+    /// `requestPeer` is true; the new keys take over once the peer acknowledges (poll
+    /// datagrams after this). Throws `DTLS_ERR_NOT_CONNECTED` before the handshake and
+    /// `DTLS_ERR_INVALID_ARGUMENT` on a DTLS 1.2 connection.
+    #[napi]
+    pub fn key_update(&mut self, now: f64, request_peer: Option<bool>) -> Result<()> {
+        let now = millis(now)?;
+        self.inner
+            .key_update(now, request_peer.unwrap_or(false))
+            .map_err(engine)
     }
 
     /// Queues close_notify; nothing more is accepted afterwards. Idempotent.
@@ -450,6 +501,8 @@ impl Connection {
                 total: d.total() as f64,
             },
             retransmissions: s.retransmissions as f64,
+            acks_sent: s.acks_sent as f64,
+            key_updates: s.key_updates as f64,
             hello_verify_requests: s.hello_verify_requests as f64,
             handshake_duration_ms: s.handshake_duration_ms.map(|v| v as f64),
         }

@@ -17,6 +17,7 @@ mod config;
 mod connection;
 mod error;
 mod server;
+mod webrtc;
 
 pub use bench::{bench_engine_handshakes, bench_engine_throughput, BenchResult};
 pub use cert::{Certificate, CertificatePem};
@@ -25,6 +26,11 @@ pub use connection::{
     Connection, ConnectionOptions, DropCounts, DtlsEvent, Negotiated, SrtpKeyingMaterial, Stats,
 };
 pub use server::{PrefilterVerdict, ServerFrontDoor};
+pub use webrtc::{
+    fingerprint_matches, format_sdp_fingerprint, is_dtls, packet_kind, parse_sdp_fingerprint,
+    role_for_answer, role_for_remote_setup, setup_for_role, srtp_profile, srtp_profiles,
+    SdpFingerprint, SrtpProfile,
+};
 
 use napi_derive::napi;
 

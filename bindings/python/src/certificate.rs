@@ -1,5 +1,6 @@
 //! `Certificate`: our chain and private key, generated or loaded from PEM.
 
+use crate::buffers::BytesLike;
 use crate::convert::bytes_or_str;
 use crate::errors::{invalid_argument, IntoPy};
 use dtls_proto::{Error, Fingerprint, HashAlg, KeyKind};
@@ -111,6 +112,6 @@ impl Certificate {
 /// `Connection.peer_certificates()`.
 #[pyfunction]
 #[pyo3(signature = (der, algorithm = "sha-256"))]
-pub fn fingerprint_of(py: Python<'_>, der: &[u8], algorithm: &str) -> PyResult<String> {
-    Ok(Fingerprint::of(hash_alg(py, algorithm)?, der).to_sdp())
+pub fn fingerprint_of(py: Python<'_>, der: BytesLike, algorithm: &str) -> PyResult<String> {
+    Ok(Fingerprint::of(hash_alg(py, algorithm)?, &der).to_sdp())
 }

@@ -1,6 +1,7 @@
 //! `Connection` (one association, sans-IO, in aioquic's style) and the objects it hands out:
 //! events, `Negotiated`, `SrtpKeyingMaterial`.
 
+use crate::buffers::{view_slice, with_writable, BytesLike};
 use crate::config::Config;
 use crate::convert::{
     address_bytes, bytes_or_str, group_name, ms_to_seconds, seconds_to_ms, srtp_profile_name,
@@ -379,7 +380,7 @@ impl Connection {
     /// Processes one whole UDP datagram. Junk is dropped and counted (see `stats()`); an
     /// exception means the association failed (a fatal alert for the peer may be waiting in
     /// `datagrams_to_send`, and a `Failed` event in `next_event`).
-    fn receive_datagram(&mut self, py: Python<'_>, data: PyBackedBytes, now: f64) -> PyResult<()> {
+    fn receive_datagram(&mut self, py: Python<'_>, data: BytesLike, now: f64) -> PyResult<()> {
         let now = seconds_to_ms(py, now)?;
         let conn = &mut self.conn;
         // Decryption and handshake crypto run without the GIL.
@@ -486,9 +487,51 @@ impl Connection {
 
     /// Queues `data` as one application record (at most `max_send_len` bytes); it goes out
     /// with the next `datagrams_to_send`.
-    fn send(&mut self, py: Python<'_>, data: PyBackedBytes) -> PyResult<()> {
+    fn send(&mut self, py: Python<'_>, data: BytesLike) -> PyResult<()> {
         let conn = &mut self.conn;
         py.detach(|| conn.send(&data)).py_err(py)
+    }
+
+    /// The zero-copy send path: seals `data` as one application record straight into the
+    /// writable buffer `out` (a `bytearray` is written in place) and returns the datagram's
+    /// length; send `out[:n]` yourself. Needs the handshake done and nothing queued by
+    /// `send` (send `datagrams_to_send` first). `BufferTooSmallError` changes nothing.
+    fn seal_into(
+        &mut self,
+        py: Python<'_>,
+        data: BytesLike,
+        out: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let conn = &mut self.conn;
+        with_writable(out, |buf| conn.seal_into(&data, buf))?.py_err(py)
+    }
+
+    /// The zero-copy receive path: like `receive_datagram`, but a datagram that is a single
+    /// application record (the steady state of a media flow) is decrypted where it lies and
+    /// its plaintext returned as a `memoryview` into `datagram` (a writable buffer; a
+    /// `bytearray` is used in place). Returns None otherwise: anything received is then in
+    /// `recv()` and `next_event()` as usual. The datagram's bytes are overwritten either way.
+    fn open_in_place<'py>(
+        &mut self,
+        py: Python<'py>,
+        datagram: &Bound<'py, PyAny>,
+        now: f64,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let now = seconds_to_ms(py, now)?;
+        let conn = &mut self.conn;
+        let opened = with_writable(datagram, |buf| {
+            let base = buf.as_ptr() as usize;
+            conn.open_in_place(now, buf).map(|plain| {
+                plain.map(|p| {
+                    let start = p.as_ptr() as usize - base;
+                    (start, start + p.len())
+                })
+            })
+        })?
+        .py_err(py)?;
+        opened
+            .map(|(start, end)| view_slice(datagram, start, end))
+            .transpose()
     }
 
     /// The next received application record, or None when none is waiting.
@@ -505,6 +548,16 @@ impl Connection {
         }
     }
 
+    /// DTLS 1.3: updates our sending keys (RFC 9147 §8), asking the peer to update its own
+    /// when `request_peer` is true; the new keys take over once the peer acknowledges (send
+    /// `datagrams_to_send` after this). Raises `NotConnectedError` before the handshake and
+    /// `InvalidArgumentError` on a DTLS 1.2 connection.
+    #[pyo3(signature = (now, request_peer = false))]
+    fn key_update(&mut self, py: Python<'_>, now: f64, request_peer: bool) -> PyResult<()> {
+        let now = seconds_to_ms(py, now)?;
+        self.conn.key_update(now, request_peer).py_err(py)
+    }
+
     /// Queues close_notify (send it with `datagrams_to_send`); nothing more is accepted.
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         self.conn.close().py_err(py)
@@ -517,7 +570,7 @@ impl Connection {
         py: Python<'py>,
         label: &Bound<'py, PyAny>,
         length: usize,
-        context: Option<PyBackedBytes>,
+        context: Option<BytesLike>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let label = bytes_or_str(py, "label", label)?;
         if length == 0 || length > MAX_EXPORT {
@@ -565,7 +618,7 @@ impl Connection {
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.conn.stats();
         let d = PyDict::new(py);
-        let items: [(&str, u64); 19] = [
+        let items: [(&str, u64); 21] = [
             ("datagrams_in", s.datagrams_in),
             ("datagrams_out", s.datagrams_out),
             ("records_in", s.records_in),
@@ -583,6 +636,8 @@ impl Connection {
             ("dropped_cookie", s.dropped.cookie),
             ("retransmissions", s.retransmissions),
             ("hello_verify_requests", s.hello_verify_requests),
+            ("acks_sent", s.acks_sent),
+            ("key_updates", s.key_updates),
             ("handshake_started_ms", s.handshake_started_ms),
             (
                 "handshake_duration_ms",

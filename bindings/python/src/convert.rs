@@ -86,98 +86,40 @@ pub fn type_name(_py: Python<'_>, obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".into())
 }
 
-/// (IANA id, IANA name, OpenSSL name) of every suite the engine implements.
-const SUITES: &[(u16, &str, &str)] = &[
-    (
-        0xc02b,
-        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-    ),
-    (
-        0xc02c,
-        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-    ),
-    (
-        0xcca9,
-        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-        "ECDHE-ECDSA-CHACHA20-POLY1305",
-    ),
-    (
-        0xc02f,
-        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-    ),
-    (
-        0xc030,
-        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-    ),
-    (
-        0xcca8,
-        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-        "ECDHE-RSA-CHACHA20-POLY1305",
-    ),
-];
-
-/// (IANA id, names accepted, the name we report first).
-const GROUPS: &[(u16, &[&str])] = &[
-    (29, &["x25519"]),
-    (23, &["secp256r1", "p-256", "p256", "prime256v1"]),
-    (24, &["secp384r1", "p-384", "p384"]),
-];
-
-/// A suite from its IANA or OpenSSL name (case-insensitive).
+/// A suite from its IANA or OpenSSL name (case-insensitive): the engine's table.
 pub fn suite_from_name(name: &str) -> Option<CipherSuite> {
-    SUITES
-        .iter()
-        .find(|(_, iana, ossl)| iana.eq_ignore_ascii_case(name) || ossl.eq_ignore_ascii_case(name))
-        .map(|(id, _, _)| CipherSuite::from(*id))
+    dtls_proto::names::suite_from_name(name)
 }
 
 /// A suite's IANA name, or `0xNNNN` for one we do not know.
 pub fn suite_name(s: CipherSuite) -> String {
-    SUITES
-        .iter()
-        .find(|(id, _, _)| *id == s.get())
-        .map(|(_, iana, _)| iana.to_string())
+    dtls_proto::names::suite_name(s)
+        .map(str::to_string)
         .unwrap_or_else(|| format!("0x{:04x}", s.get()))
 }
 
 /// A suite's OpenSSL name, when it has one.
 pub fn suite_openssl_name(s: CipherSuite) -> Option<&'static str> {
-    SUITES
-        .iter()
-        .find(|(id, _, _)| *id == s.get())
-        .map(|(_, _, ossl)| *ossl)
+    dtls_proto::names::suite_openssl_name(s)
 }
 
-/// A group from one of its names (case-insensitive).
+/// A group from one of its names (case-insensitive): the engine's table.
 pub fn group_from_name(name: &str) -> Option<NamedGroup> {
-    let lower = name.to_ascii_lowercase();
-    GROUPS
-        .iter()
-        .find(|(_, names)| names.contains(&lower.as_str()))
-        .map(|(id, _)| NamedGroup::from(*id))
+    dtls_proto::names::group_from_name(name)
 }
 
-/// A group's name (`x25519`, `secp256r1`, `secp384r1`), or `0xNNNN`.
+/// A group's name (`x25519`, `secp256r1`, ...), or `0xNNNN`.
 pub fn group_name(g: NamedGroup) -> String {
-    GROUPS
-        .iter()
-        .find(|(id, _)| *id == g.get())
-        .map(|(_, names)| names[0].to_string())
+    dtls_proto::names::group_name(g)
+        .map(str::to_string)
         .unwrap_or_else(|| format!("0x{:04x}", g.get()))
 }
 
 /// `DTLSv1.2`, as OpenSSL prints it.
 pub fn version_name(v: ProtocolVersion) -> String {
-    match v {
-        ProtocolVersion::Dtls10 => "DTLSv1".into(),
-        ProtocolVersion::Dtls12 => "DTLSv1.2".into(),
-        ProtocolVersion::Dtls13 => "DTLSv1.3".into(),
-        other => format!("0x{:04x}", other.get()),
-    }
+    dtls_proto::names::version_name(v)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("0x{:04x}", v.get()))
 }
 
 /// A version from `"1.2"`, `"dtls1.2"`, `"DTLSv1.2"` (any case) or its wire value.
@@ -186,16 +128,8 @@ pub fn version_from_obj(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Prot
         return Ok(ProtocolVersion::from(n));
     }
     let s: String = obj.extract()?;
-    let lower = s.to_ascii_lowercase();
-    let bare = lower
-        .trim_start_matches("dtls")
-        .trim_start_matches('v')
-        .trim();
-    match bare {
-        "1.2" => Ok(ProtocolVersion::Dtls12),
-        "1.3" => Ok(ProtocolVersion::Dtls13),
-        _ => Err(invalid_argument(py, format!("unknown DTLS version {s:?}"))),
-    }
+    dtls_proto::names::version_from_name(&s)
+        .ok_or_else(|| invalid_argument(py, format!("unknown DTLS version {s:?}")))
 }
 
 /// The OpenSSL spelling of an SRTP profile (as `-use_srtp` takes it), or `0xNNNN`.
