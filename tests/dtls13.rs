@@ -231,6 +231,59 @@ fn thousand_key_updates_under_traffic() {
     assert!(updates >= 1000, "{updates} key updates took effect");
 }
 
+/// The server's ACK of the client's last flight is lost: the client resends its Finished (in
+/// the handshake epoch) at its timer, and the server, which no longer writes in that epoch but
+/// still reads it, acknowledges it again; the client then stops, and drops the handshake keys.
+#[test]
+fn lost_final_ack_is_answered_again() {
+    let mut client = Connection::new(cfg(V13, true, false), Role::Client, None, 0).unwrap();
+    let mut server = Connection::new(cfg(V13, true, false), Role::Server, None, 0).unwrap();
+    server.set_peer_address(b"127.0.0.1:1");
+    let mut buf = vec![0u8; 1500];
+    for _ in 0..20 {
+        while let Some(n) = client.poll_transmit(0, &mut buf).unwrap() {
+            server.handle_datagram(0, &buf[..n]).unwrap();
+        }
+        if server.is_connected() {
+            break;
+        }
+        while let Some(n) = server.poll_transmit(0, &mut buf).unwrap() {
+            client.handle_datagram(0, &buf[..n]).unwrap();
+        }
+    }
+    assert!(client.is_connected() && server.is_connected());
+    // The server's ACK goes nowhere.
+    let mut lost = 0;
+    while server.poll_transmit(0, &mut buf).unwrap().is_some() {
+        lost += 1;
+    }
+    assert_eq!(lost, 1, "one ACK datagram");
+    let t = client.next_timeout().expect("the client waits for its ACK");
+    client.handle_timeout(t).unwrap();
+    let mut resent = 0;
+    while let Some(n) = client.poll_transmit(t, &mut buf).unwrap() {
+        resent += 1;
+        server.handle_datagram(t, &buf[..n]).unwrap();
+    }
+    assert!(resent > 0, "the client resent its flight");
+    let mut acks = 0;
+    while let Some(n) = server.poll_transmit(t, &mut buf).unwrap() {
+        acks += 1;
+        client.handle_datagram(t, &buf[..n]).unwrap();
+    }
+    assert!(acks > 0, "the server acknowledged the resent flight");
+    assert_eq!(
+        client.next_timeout(),
+        None,
+        "the client still waits for an ACK"
+    );
+    assert!(
+        server.stats().acks_sent >= 2,
+        "{}",
+        server.stats().acks_sent
+    );
+    exchange(&mut client, &mut server);
+}
 /// Drains `from`'s datagrams at time `now`.
 fn drain(from: &mut Connection, now: u64) -> Vec<Vec<u8>> {
     let mut buf = vec![0u8; 1500];

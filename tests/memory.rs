@@ -14,10 +14,12 @@
 //! `K` associations and seeing how much heap comes back.
 //!
 //! Bounds. The issue's targets are <= 4 KiB per established association and <= 24 KiB
-//! mid-handshake; both are met and asserted (about 3.9 KiB per side right after the handshake,
-//! 6.3 / 7.7 KiB mid-handshake). Once a 1200-byte record went each way the application queues
-//! keep their grown rings (about 6.4 KiB): that figure is asserted with a margin, so that any
-//! growth fails. Where the bytes go: see docs/performance.md.
+//! mid-handshake; for DTLS 1.2 both are met and asserted (about 3.4 KiB per side right after
+//! the handshake, 7.5 / 9.5 KiB mid-handshake). Once a 1200-byte record went each way the
+//! application queues keep their grown rings (about 6.0 KiB): that figure is asserted with a
+//! margin, so that any growth fails. DTLS 1.3 (5.3 / 4.3 KiB) misses the 4 KiB target: its
+//! test is ignored with the reason, and today's figures are asserted as a regression bound.
+//! Where the bytes go: see docs/performance.md.
 
 mod common;
 
@@ -59,9 +61,16 @@ const K: usize = 4;
 const TARGET_ESTABLISHED: i64 = 4 * 1024;
 /// The issue's target mid-handshake (met).
 const TARGET_MID_HANDSHAKE: i64 = 24 * 1024;
-/// Measured after one 1200-byte record each way: 6 569 B / 6 542 B (the application queues
-/// keep their grown ring buffers). Asserted with a margin of ~9%.
+/// Measured after one 1200-byte record each way: 6 130 B / 6 101 B (the application queues
+/// keep their grown ring buffers). Asserted with a margin of ~17%.
 const BOUND_STEADY: i64 = 7 * 1024;
+/// DTLS 1.3 today: 5 414 B server, 4 441 B client right after the handshake (ACK delivered;
+/// the client then drops the handshake epoch's keys, the server its write key only);
+/// asserted with a margin of ~4% while the 4 KiB target is open.
+const BOUND_ESTABLISHED_13: i64 = 5 * 1024 + 512;
+/// DTLS 1.3 after one 1200-byte record each way: 8 023 B / 6 983 B (the application queues'
+/// rings, as in 1.2), with a margin of ~5%.
+const BOUND_STEADY_13: i64 = 8 * 1024 + 256;
 
 struct Setup {
     client: Arc<Config>,
@@ -71,12 +80,20 @@ struct Setup {
 /// WebRTC-like: self-signed ECDSA P-256 certificates pinned by SHA-256 fingerprint both ways,
 /// ECDHE P-256, AES-128-GCM; MTU 1500 so that 1200-byte records fit.
 fn setup(cookie: bool) -> Setup {
+    setup_v(Version::V12, cookie)
+}
+
+/// The same for either version; DTLS 1.3 with TLS_AES_128_GCM_SHA256.
+fn setup_v(v: Version, cookie: bool) -> Setup {
     let scert = dtls_proto::Certificate::generate("server").unwrap();
     let ccert = dtls_proto::Certificate::generate("client").unwrap();
-    let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
+    let suites = match v {
+        Version::V12 => [CipherSuite::EcdheEcdsaAes128GcmSha256],
+        Version::V13 => [CipherSuite::Tls13Aes128GcmSha256],
+    };
     let groups = [NamedGroup::Secp256r1];
     Setup {
-        client: builder(Version::V12)
+        client: builder(v)
             .peer_fingerprint(scert.fingerprint(HashAlg::Sha256))
             .certificate(ccert.clone())
             .cipher_suites(&suites)
@@ -85,7 +102,7 @@ fn setup(cookie: bool) -> Setup {
             .rng_seed(1)
             .build()
             .unwrap(),
-        server: builder(Version::V12)
+        server: builder(v)
             .peer_fingerprint(ccert.fingerprint(HashAlg::Sha256))
             .certificate(scert)
             .cipher_suites(&suites)
@@ -131,6 +148,10 @@ impl Setup {
     fn connected(&self) -> Boxed {
         let mut p = self.start();
         p.handshake(10_000);
+        // DTLS 1.3: deliver the server's ACK of the client's last flight, which the client
+        // otherwise keeps for retransmission (nothing is in flight after a 1.2 handshake).
+        p.settle();
+        assert!(p.client.next_timeout().is_none() && p.server.next_timeout().is_none());
         Setup::boxed(p)
     }
 
@@ -179,7 +200,16 @@ fn per_side(pairs: Vec<Boxed>) -> (i64, i64) {
 
 #[test]
 fn no_allocation_per_application_record_in_steady_state() {
-    let s = setup(false);
+    steady_state_allocations(Version::V12);
+}
+
+#[test]
+fn no_allocation_per_dtls13_application_record_in_steady_state() {
+    steady_state_allocations(Version::V13);
+}
+
+fn steady_state_allocations(v: Version) {
+    let s = setup_v(v, false);
     let mut p = s.connected();
     let big = vec![0xa5u8; 1200];
     let sizes = [1usize, 100, 700, 1200];
@@ -233,7 +263,7 @@ fn no_allocation_per_application_record_in_steady_state() {
     let records = rounds * (2 * sizes.len() + burst);
     assert_eq!(
         n, 0,
-        "{n} allocations over {records} application records in steady state (want 0)"
+        "{v:?}: {n} allocations over {records} application records in steady state (want 0)"
     );
 }
 
@@ -241,7 +271,16 @@ fn no_allocation_per_application_record_in_steady_state() {
 /// it has no queue to grow.
 #[test]
 fn no_allocation_per_zero_copy_record() {
-    let s = setup(false);
+    zero_copy_allocations(Version::V12);
+}
+
+#[test]
+fn no_allocation_per_dtls13_zero_copy_record() {
+    zero_copy_allocations(Version::V13);
+}
+
+fn zero_copy_allocations(v: Version) {
+    let s = setup_v(v, false);
     let mut p = s.connected();
     let big = vec![0x5au8; 1200];
     let mut wire = vec![0u8; 1500];
@@ -259,25 +298,48 @@ fn no_allocation_per_zero_copy_record() {
             .is_some());
     }
     let n = allocs() - before;
-    assert_eq!(n, 0, "{n} allocations over 400 zero-copy records (want 0)");
+    assert_eq!(
+        n, 0,
+        "{v:?}: {n} allocations over 400 zero-copy records (want 0)"
+    );
 }
 
 #[test]
 fn heap_per_established_association_is_bounded() {
-    let s = setup(false);
+    established_heap(Version::V12, TARGET_ESTABLISHED, BOUND_STEADY);
+}
+
+/// The issue's 4 KiB target for a DTLS 1.3 association: not met (server 5.3 KiB, client
+/// 4.3 KiB; see docs/performance.md, "DTLS 1.3": among others the server keeps the handshake
+/// epoch's 864-byte read cipher to acknowledge a resent Finished).
+#[test]
+#[ignore = "issue 12: 1.3 server association holds 5.3 KiB, client 4.3, target 4 (docs/performance.md)"]
+fn heap_per_established_dtls13_association_meets_target() {
+    established_heap(Version::V13, TARGET_ESTABLISHED, BOUND_STEADY);
+}
+
+/// What a 1.3 association holds today, asserted with a small margin so that any growth fails
+/// while the target above is open.
+#[test]
+fn heap_per_established_dtls13_association_is_bounded() {
+    established_heap(Version::V13, BOUND_ESTABLISHED_13, BOUND_STEADY_13);
+}
+
+fn established_heap(v: Version, target: i64, bound_steady: i64) {
+    let s = setup_v(v, false);
     // Build and drop one first: anything initialised lazily (ring's CPU detection, ...) is
     // then not charged to the associations measured.
     drop(s.connected());
 
     let (server, client) = per_side((0..K).map(|_| s.connected()).collect());
     eprintln!(
-        "established: server {server} B, client {client} B per association \
-         (size_of::<Connection>() = {} B; target {TARGET_ESTABLISHED} B)",
+        "{v:?} established: server {server} B, client {client} B per association \
+         (size_of::<Connection>() = {} B; bound {target} B)",
         std::mem::size_of::<Connection>()
     );
     assert!(
-        server <= TARGET_ESTABLISHED && client <= TARGET_ESTABLISHED,
-        "established association: server {server} B, client {client} B > {TARGET_ESTABLISHED} B"
+        server <= target && client <= target,
+        "{v:?} established association: server {server} B, client {client} B > {target} B"
     );
 
     let mut wire = vec![0u8; 1500];
@@ -292,10 +354,10 @@ fn heap_per_established_association_is_bounded() {
         })
         .collect();
     let (server, client) = per_side(pairs);
-    eprintln!("after one 1200-byte record each way: server {server} B, client {client} B");
+    eprintln!("{v:?} after one 1200-byte record each way: server {server} B, client {client} B");
     assert!(
-        server <= BOUND_STEADY && client <= BOUND_STEADY,
-        "steady-state association: server {server} B, client {client} B > {BOUND_STEADY} B"
+        server <= bound_steady && client <= bound_steady,
+        "{v:?} steady-state association: server {server} B, client {client} B > {bound_steady} B"
     );
 }
 

@@ -13,7 +13,7 @@ use super::ffi::{self, Ffi, FfiCookie};
 use super::ossl::{self, Ossl};
 use super::ours::{self, Cookie, Ours, Pair, ServerCost};
 use super::report::{kib, num, ratio, Table};
-use super::setup::{payload, Arena, Credentials, Group, HANDSHAKE_MTU, RECORD_MTU};
+use super::setup::{payload, Arena, Credentials, Group, Version, HANDSHAKE_MTU, RECORD_MTU};
 use dtls_proto::{Connection, Role, ServerFrontDoor, Verdict};
 
 /// Live bytes each element held: drop them all and see how much heap comes back.
@@ -24,6 +24,47 @@ fn per_item<T>(v: Vec<T>) -> f64 {
     drop(v);
     let (freed, _, _) = snapshot().since(&s0);
     (-freed - storage as i64) as f64 / k as f64
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct Mallinfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
+extern "C" {
+    // glibc >= 2.33.
+    fn mallinfo2() -> Mallinfo2;
+}
+
+/// Bytes glibc's malloc has in use (allocator overhead included).
+fn malloc_in_use() -> i64 {
+    // SAFETY: a plain query of allocator statistics.
+    let m = unsafe { mallinfo2() };
+    (m.uordblks + m.hblkhd) as i64
+}
+
+/// As `per_item`, also seen by glibc (`mallinfo2`): (counted bytes, malloc bytes in use).
+fn per_item_malloc<T>(v: Vec<T>) -> (f64, f64) {
+    let k = v.len().max(1);
+    let storage = (v.capacity() * std::mem::size_of::<T>()) as i64;
+    let (s0, m0) = (snapshot(), malloc_in_use());
+    drop(v);
+    let (freed, _, _) = snapshot().since(&s0);
+    let m1 = malloc_in_use();
+    (
+        (-freed - storage) as f64 / k as f64,
+        (m0 - m1 - storage) as f64 / k as f64,
+    )
 }
 
 fn split_pairs(pairs: Vec<Pair>) -> (f64, f64) {
@@ -397,5 +438,175 @@ pub fn run(quick: bool) {
         ratio(per(a_ffi)),
         "-".into(),
     ]);
+    t.print();
+
+    run13(&creds, k, quick, &mut buf);
+}
+
+/// DTLS 1.3 next to 1.2: heap per association (Rust API, counting allocator), allocations per
+/// record (queued and zero-copy) and per handshake, and per association through the C ABI as
+/// both the counting allocator and glibc (`mallinfo2`, allocator overhead included) see it.
+fn run13(creds: &Credentials, k: usize, quick: bool, buf: &mut [u8]) {
+    let data = payload();
+    let mut cost = ServerCost::default();
+    let mk = |v, mtu| Ours::with_version(creds, v, Some(Group::P256), Cookie::Off, mtu);
+    let (o12, o13) = (
+        mk(Version::V12, HANDSHAKE_MTU),
+        mk(Version::V13, HANDSHAKE_MTU),
+    );
+    let (r12, r13) = (mk(Version::V12, RECORD_MTU), mk(Version::V13, RECORD_MTU));
+    for o in [&o12, &o13] {
+        drop(o.handshake(buf, &mut cost));
+    }
+    let est = |o: &Ours, buf: &mut [u8], cost: &mut ServerCost| {
+        split_pairs((0..k).map(|_| o.handshake(buf, cost)).collect())
+    };
+    let warm = |o: &Ours, buf: &mut [u8], cost: &mut ServerCost| {
+        split_pairs(
+            (0..k)
+                .map(|_| {
+                    let mut p = o.handshake(buf, cost);
+                    exchange(&mut p, buf, &data);
+                    p
+                })
+                .collect(),
+        )
+    };
+    let (e12, e13) = (est(&o12, buf, &mut cost), est(&o13, buf, &mut cost));
+    let (w12, w13) = (warm(&r12, buf, &mut cost), warm(&r13, buf, &mut cost));
+
+    let n = if quick { 2_000 } else { 20_000 };
+    let per = |x: u64| x as f64 / n as f64;
+    let allocs = |o: &Ours, zero_copy: bool| {
+        let mut r = ours::Records::new(o, 1);
+        for _ in 0..64 {
+            r.round(&data, 1);
+            r.round_zero_copy(&data, 1);
+        }
+        let s0 = snapshot();
+        for _ in 0..n {
+            if zero_copy {
+                r.round_zero_copy(&data, 1);
+            } else {
+                r.round(&data, 1);
+            }
+        }
+        let (_, a, b) = snapshot().since(&s0);
+        (per(a), per(b))
+    };
+    let (q12, q13) = (allocs(&r12, false), allocs(&r13, false));
+    let (z12, z13) = (allocs(&r12, true), allocs(&r13, true));
+    let hs = if quick { 10 } else { 50 };
+    let count = |o: &Ours, buf: &mut [u8]| {
+        let mut cost = ServerCost::default();
+        let s0 = snapshot();
+        for _ in 0..hs {
+            drop(o.handshake(buf, &mut cost));
+        }
+        let (_, a, b) = snapshot().since(&s0);
+        (
+            a as f64 / hs as f64,
+            b as f64 / hs as f64,
+            cost.allocs as f64 / hs as f64,
+        )
+    };
+    let (h12, h13) = (count(&o12, buf), count(&o13, buf));
+
+    let mut t = Table::new(
+        "DTLS 1.3 next to 1.2: memory (P-256, mutual auth, AES-128-GCM; counting allocator)",
+        &[
+            "figure",
+            "DTLS 1.2",
+            "DTLS 1.3",
+            "1.3 / 1.2",
+            "target (1.3)",
+        ],
+    );
+    for (name, a, b, target) in [
+        ("established, server", e12.0, e13.0, "<= 4 KiB"),
+        ("established, client", e12.1, e13.1, "<= 4 KiB"),
+        (
+            "after one 1200 B record each way, server",
+            w12.0,
+            w13.0,
+            "-",
+        ),
+        (
+            "after one 1200 B record each way, client",
+            w12.1,
+            w13.1,
+            "-",
+        ),
+    ] {
+        t.row(vec![
+            name.into(),
+            kib(a),
+            kib(b),
+            ratio(b / a),
+            target.into(),
+        ]);
+    }
+    for (name, a, b, target) in [
+        (
+            "allocations per record, queued (send .. recv)",
+            q12.0,
+            q13.0,
+            "0",
+        ),
+        ("bytes allocated per record, queued", q12.1, q13.1, "0"),
+        (
+            "allocations per record, zero-copy (seal_into, open_in_place)",
+            z12.0,
+            z13.0,
+            "0",
+        ),
+        ("bytes allocated per record, zero-copy", z12.1, z13.1, "0"),
+    ] {
+        t.row(vec![
+            name.into(),
+            ratio(a),
+            ratio(b),
+            "-".into(),
+            target.into(),
+        ]);
+    }
+    for (name, a, b) in [
+        ("allocations per handshake, both sides", h12.0, h13.0),
+        ("bytes allocated per handshake, both sides", h12.1, h13.1),
+        ("allocations per handshake, server side", h12.2, h13.2),
+    ] {
+        t.row(vec![name.into(), num(a), num(b), ratio(b / a), "-".into()]);
+    }
+    t.print();
+
+    // Through the C ABI: what a C program's heap holds per context.
+    let mut t = Table::new(
+        "Per established association through the C ABI (default groups: X25519), counting allocator and glibc mallinfo2 (uordblks + hblkhd: allocator overhead included)",
+        &[
+            "version",
+            "server, counted",
+            "server, malloc in use",
+            "client, counted",
+            "client, malloc in use",
+        ],
+    );
+    for v in [Version::V12, Version::V13] {
+        let f = Ffi::with_version(creds, v, FfiCookie::Off, HANDSHAKE_MTU);
+        drop(f.handshake(buf, &mut cost));
+        let pairs: Vec<_> = (0..k).map(|_| f.handshake(buf, &mut cost)).collect();
+        let (cs, ss): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        let s = per_item_malloc(ss);
+        let c = per_item_malloc(cs);
+        t.row(vec![
+            match v {
+                Version::V12 => "DTLS 1.2".into(),
+                Version::V13 => "DTLS 1.3".into(),
+            },
+            kib(s.0),
+            kib(s.1),
+            kib(c.0),
+            kib(c.1),
+        ]);
+    }
     t.print();
 }

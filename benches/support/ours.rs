@@ -2,11 +2,8 @@
 //! given stage for the memory figures.
 
 use super::alloc;
-use super::setup::{cpu_time, Arena, Batch, Credentials, Group, RECORD, SLOT};
-use dtls_proto::{
-    CipherSuite, Config, Connection, Event, HashAlg, ProtocolVersion, Role, ServerFrontDoor,
-    Verdict,
-};
+use super::setup::{cpu_time, Arena, Batch, Credentials, Group, Version, RECORD, SLOT};
+use dtls_proto::{Config, Connection, Event, HashAlg, Role, ServerFrontDoor, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,24 +56,34 @@ pub struct Ours {
 }
 
 impl Ours {
-    /// Mutual authentication by SHA-256 fingerprint, ECDHE-ECDSA-AES128-GCM-SHA256 only.
-    /// `group: None` keeps the default group list (X25519, P-256, P-384), as the C ABI does.
+    /// Mutual authentication by SHA-256 fingerprint, DTLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256
+    /// only. `group: None` keeps the default group list (X25519, P-256, P-384), as the C ABI
+    /// does.
     pub fn new(creds: &Credentials, group: Option<Group>, cookie: Cookie, mtu: u16) -> Self {
-        let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
-        // DTLS 1.2 pinned, as the OpenSSL side is (the default offers 1.3 too, and
-        // `prefilter` is the 1.2 front door).
-        let v12 = [ProtocolVersion::Dtls12];
+        Self::with_version(creds, Version::V12, group, cookie, mtu)
+    }
+
+    /// The same for either version (1.3: TLS_AES_128_GCM_SHA256 only; with a cookie, the
+    /// HelloRetryRequest exchange).
+    pub fn with_version(
+        creds: &Credentials,
+        version: Version,
+        group: Option<Group>,
+        cookie: Cookie,
+        mtu: u16,
+    ) -> Self {
+        let suites = version.suites();
         let mut c = Config::builder()
-            .versions(&v12)
+            .versions(version.versions())
             .certificate(creds.client.clone())
             .peer_fingerprint(creds.server.fingerprint(HashAlg::Sha256))
-            .cipher_suites(&suites)
+            .cipher_suites(suites)
             .mtu(mtu);
         let mut s = Config::builder()
-            .versions(&v12)
+            .versions(version.versions())
             .certificate(creds.server.clone())
             .peer_fingerprint(creds.client.fingerprint(HashAlg::Sha256))
-            .cipher_suites(&suites)
+            .cipher_suites(suites)
             .cookie_exchange(cookie != Cookie::Off)
             .mtu(mtu);
         if let Some(g) = group {
@@ -146,6 +153,14 @@ impl Ours {
             }
         }
         let mut server = server.expect("server created");
+        // DTLS 1.3: the server's ACK of the client's last flight is part of the handshake
+        // (without it the client retransmits). Nothing is left to send in 1.2.
+        while let Some(n) = cost
+            .time(|| server.poll_transmit(0, buf))
+            .expect("server output")
+        {
+            client.handle_datagram(0, &buf[..n]).expect("client input");
+        }
         let connected = |c: &mut Connection| {
             let mut ok = false;
             while let Some(ev) = c.poll_event() {
@@ -177,6 +192,67 @@ impl Ours {
             wall: t.elapsed(),
             server_wall: cost.time,
         }
+    }
+
+    /// A DTLS 1.3 handshake's records, for the crypto bound: the ciphertext length of every
+    /// protected record both ways, and the handshake bytes (about the transcript's length).
+    /// Needs `Cookie::Off`.
+    pub fn shape13(&self) -> super::bound::Shape13 {
+        assert_eq!(self.cookie, Cookie::Off);
+        let mut client =
+            Connection::new(self.client.clone(), Role::Client, None, 0).expect("client");
+        let mut server = self.new_server();
+        let mut buf = vec![0u8; 2048];
+        let mut shape = super::bound::Shape13::default();
+        let mut walk = |d: &[u8]| {
+            let mut i = 0;
+            while i < d.len() {
+                let b = d[i];
+                if b & 0xe0 == 0x20 {
+                    // Unified header (RFC 9147 §4): C, S, L bits; no connection ID here.
+                    assert_eq!(b & 0x10, 0, "no CID in the bench");
+                    let seq = if b & 0x08 != 0 { 2 } else { 1 };
+                    let h = 1 + seq + if b & 0x04 != 0 { 2 } else { 0 };
+                    let len = if b & 0x04 != 0 {
+                        u16::from_be_bytes([d[i + h - 2], d[i + h - 1]]) as usize
+                    } else {
+                        d.len() - i - h
+                    };
+                    shape.protected.push(len);
+                    shape.transcript_len += len.saturating_sub(17);
+                    i += h + len;
+                } else {
+                    // DTLSPlaintext: 13-byte header, length last.
+                    let len = u16::from_be_bytes([d[i + 11], d[i + 12]]) as usize;
+                    shape.transcript_len += len;
+                    i += 13 + len;
+                }
+            }
+        };
+        for _ in 0..16 {
+            while let Some(n) = client.poll_transmit(0, &mut buf).expect("client output") {
+                walk(&buf[..n]);
+                server.handle_datagram(0, &buf[..n]).expect("server input");
+            }
+            while let Some(n) = server.poll_transmit(0, &mut buf).expect("server output") {
+                walk(&buf[..n]);
+                client.handle_datagram(0, &buf[..n]).expect("client input");
+            }
+            if client.is_connected() && server.is_connected() {
+                break;
+            }
+        }
+        while let Some(n) = server.poll_transmit(0, &mut buf).expect("server output") {
+            walk(&buf[..n]);
+            client.handle_datagram(0, &buf[..n]).expect("client input");
+        }
+        assert!(client.is_connected() && server.is_connected());
+        assert_eq!(
+            client.next_timeout(),
+            None,
+            "1.3 client still waits for an ACK"
+        );
+        shape
     }
 
     /// Runs the handshake up to the server's first flight (ServerHello .. ServerHelloDone) and

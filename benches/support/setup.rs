@@ -1,7 +1,7 @@
 //! What every stack in the benchmark shares: the two certificates (ECDSA P-256, self-signed,
 //! WebRTC style, authenticated by SHA-256 fingerprint in both directions) and the scenarios.
 
-use dtls_proto::{Certificate, HashAlg, NamedGroup};
+use dtls_proto::{Certificate, CipherSuite, HashAlg, NamedGroup, ProtocolVersion};
 
 /// Payload size of one application record (an RTP-sized datagram).
 pub const RECORD: usize = 1200;
@@ -13,11 +13,37 @@ pub const HANDSHAKE_MTU: u16 = 1200;
 /// Slot size in the datagram arenas (any datagram of the record benchmark fits).
 pub const SLOT: usize = 1536;
 
+/// Protocol version of a scenario. Each uses the AES-128-GCM / SHA-256 suite of its version:
+/// ECDHE-ECDSA-AES128-GCM-SHA256 for 1.2, TLS_AES_128_GCM_SHA256 for 1.3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V12,
+    V13,
+}
+
+impl Version {
+    pub fn versions(self) -> &'static [ProtocolVersion] {
+        match self {
+            Version::V12 => &[ProtocolVersion::Dtls12],
+            Version::V13 => &[ProtocolVersion::Dtls13],
+        }
+    }
+
+    pub fn suites(self) -> &'static [CipherSuite] {
+        match self {
+            Version::V12 => &[CipherSuite::EcdheEcdsaAes128GcmSha256],
+            Version::V13 => &[CipherSuite::Tls13Aes128GcmSha256],
+        }
+    }
+}
+
 /// Key exchange group of a handshake scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
     P256,
     X25519,
+    /// X25519MLKEM768 (DTLS 1.3 only).
+    Hybrid,
 }
 
 impl Group {
@@ -25,6 +51,7 @@ impl Group {
         match self {
             Group::P256 => "P-256",
             Group::X25519 => "X25519",
+            Group::Hybrid => "X25519MLKEM768",
         }
     }
 
@@ -36,6 +63,7 @@ impl Group {
         match self {
             Group::P256 => &[NamedGroup::Secp256r1],
             Group::X25519 => &[NamedGroup::X25519, NamedGroup::Secp256r1],
+            Group::Hybrid => &[NamedGroup::X25519MlKem768],
         }
     }
 
@@ -44,6 +72,7 @@ impl Group {
         match self {
             Group::P256 => "P-256",
             Group::X25519 => "X25519:P-256",
+            Group::Hybrid => panic!("OpenSSL 3.0 has no DTLS 1.3"),
         }
     }
 }

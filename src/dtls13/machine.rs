@@ -158,7 +158,9 @@ impl Dtls13 {
         if common.send_seq != sent_before && was_handshaking {
             // Our answering flight acknowledges the peer's implicitly. (Not after the
             // handshake: a KeyUpdate answering a KeyUpdate acknowledges nothing, RFC 9147 §7.1.)
-            self.to_ack.clear();
+            // Its capacity goes too: a client's last answering flight ends the handshake, and
+            // an established association should not keep the list's room.
+            self.to_ack = Vec::new();
             self.ack_due = None;
         }
         if !common.is_handshaking() && !self.to_ack.is_empty() {
@@ -367,6 +369,11 @@ impl Dtls13 {
                         self.state = State::Done;
                         common.on_connected(now);
                         self.send_ack(common);
+                        // Nothing goes out in the handshake epoch again: our flight is done
+                        // and ACKs go in the newest epoch (RFC 9147 §7 allows any epoch not
+                        // below the acknowledged records'). Its read keys stay, to accept and
+                        // acknowledge a resent Finished should this ACK be lost.
+                        common.records.retire_write13(super::EPOCH_HANDSHAKE);
                     }
                 }
             }
@@ -495,6 +502,12 @@ impl Dtls13 {
             let epoch = common.records.current_write_epoch() + 1;
             common.records.install_write13(epoch, cipher);
             common.stats.key_updates += 1;
+        } else if common.role == Role::Client {
+            // The server acknowledged our final flight (RFC 9147 §7.1), so it has our Finished:
+            // it will not resend its flight, nor ask for ours, in the handshake epoch. Its two
+            // ciphers (~1.7 KiB) go. (The server keeps them: it acknowledges a resent Finished
+            // in that epoch should its ACK be lost.)
+            common.records.retire13(super::EPOCH_HANDSHAKE);
         }
         Ok(())
     }

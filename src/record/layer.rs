@@ -14,9 +14,7 @@ use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
 use crate::msgs::record::{RecordHeader, HEADER_LEN};
-use crate::msgs::record13::{
-    reconstruct_epoch, reconstruct_seq, UnifiedHeader, MAX_SENT_HEADER_LEN,
-};
+use crate::msgs::record13::{reconstruct_seq, UnifiedHeader, MAX_SENT_HEADER_LEN};
 use crate::types::Epoch;
 
 /// What became of a record offered to [`RecordLayer::open_with`].
@@ -69,12 +67,13 @@ impl RecordLayer {
     /// Starts sending under `epoch` with `cipher`.
     pub fn install_write(&mut self, epoch: Epoch, cipher: RecordCipher) {
         self.write
-            .push(WriteEpoch::new(epoch, Some(Cipher::V12(cipher))));
+            .push(WriteEpoch::new(epoch, Some(Cipher::V12(Box::new(cipher)))));
     }
 
     /// Starts accepting `epoch` with `cipher`.
     pub fn install_read(&mut self, epoch: Epoch, cipher: RecordCipher) {
-        self.read.push(ReadEpoch::new(epoch, Cipher::V12(cipher)));
+        self.read
+            .push(ReadEpoch::new(epoch, Cipher::V12(Box::new(cipher))));
         self.keys_changed = true;
     }
 
@@ -103,10 +102,34 @@ impl RecordLayer {
     }
 
     /// The full epoch of a DTLS 1.3 record from its two low bits, among the ones we can read.
+    /// The rule of `reconstruct_epoch` (the newest held epoch with these low bits), applied
+    /// to the table in place: this runs for every record received, which must not allocate.
     pub fn read_index13(&self, epoch_bits: u8) -> Option<usize> {
-        let held: Vec<Epoch> = self.read.iter().map(|r| r.epoch).collect();
-        let e = reconstruct_epoch(epoch_bits, &held)?;
-        self.read_index(e)
+        self.read
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.epoch & 3 == u64::from(epoch_bits & 3))
+            .max_by_key(|(_, r)| r.epoch)
+            .map(|(i, _)| i)
+    }
+
+    /// Forgets DTLS 1.3 `epoch`'s keys in both directions, unless it is the newest one of a
+    /// direction. For the handshake epoch once the peer acknowledged our last flight: no
+    /// record of it is sent or expected again.
+    pub fn retire13(&mut self, epoch: Epoch) {
+        if self.newest_read_epoch() > epoch {
+            self.read.retain(|r| r.epoch != epoch);
+        }
+        if self.current_write_epoch() > epoch {
+            self.write.retain(|w| w.epoch != epoch);
+        }
+    }
+
+    /// Forgets our DTLS 1.3 write `epoch`'s keys, unless it is the newest one.
+    pub fn retire_write13(&mut self, epoch: Epoch) {
+        if self.current_write_epoch() > epoch {
+            self.write.retain(|w| w.epoch != epoch);
+        }
     }
 
     /// The newest epoch we can read.

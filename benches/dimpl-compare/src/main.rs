@@ -1,24 +1,27 @@
 //! dtls-proto next to dimpl 0.9 (a sans-IO DTLS 1.2/1.3 engine used by str0m), measured in
 //! the same run, interleaved round by round, CPU time of this thread. Same certificates
 //! (ECDSA P-256, self-signed, SHA-256 fingerprints checked both ways), same suite
-//! (ECDHE-ECDSA-AES128-GCM-SHA256), same groups, DTLS 1.2. dimpl uses aws-lc-rs for its
-//! crypto and we use ring, so the ratios mix engine and crypto library.
+//! (ECDHE-ECDSA-AES128-GCM-SHA256 for DTLS 1.2, TLS_AES_128_GCM_SHA256 for DTLS 1.3), same
+//! groups. dimpl uses aws-lc-rs for its crypto and we use ring, so the ratios mix engine and
+//! crypto library. Both versions by default; `--v12` or `--v13` for one.
 //!
 //! dimpl checks cookies inside the server object (no stateless front door), so our server
-//! does the same here (`Connection` answering HelloVerifyRequest itself).
+//! does the same here (`Connection` answering HelloVerifyRequest, or in 1.3 sending a
+//! HelloRetryRequest with a cookie, itself).
 //!
 //! Memory: the Rust heap is counted by a counting global allocator; aws-lc allocates with C
 //! malloc, which only glibc's `mallinfo2` sees, so the process heap in use (allocator
 //! overhead included) is reported as well.
 //!
 //! ```text
-//! cd benches/dimpl-compare && cargo run --release [-- --quick]
+//! cd benches/dimpl-compare && cargo run --release [-- --quick] [--v12 | --v13]
 //! ```
 
-use dimpl::crypto::Dtls12CipherSuite;
+use dimpl::crypto::{Dtls12CipherSuite, Dtls13CipherSuite};
 use dimpl::{Dtls, DtlsCertificate, Output};
 use dtls_proto::{
-    Certificate, CipherSuite, Config, Connection, Event, Fingerprint, HashAlg, NamedGroup, Role,
+    Certificate, CipherSuite, Config, Connection, Event, Fingerprint, HashAlg, NamedGroup,
+    ProtocolVersion, Role,
 };
 use rustls_pki_types::pem::PemObject;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -122,6 +125,21 @@ fn dimpl_cert(c: &Certificate) -> DtlsCertificate {
 }
 
 #[derive(Clone, Copy, PartialEq)]
+enum Version {
+    V12,
+    V13,
+}
+
+impl Version {
+    fn name(self) -> &'static str {
+        match self {
+            Version::V12 => "DTLS 1.2",
+            Version::V13 => "DTLS 1.3",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Group {
     P256,
     X25519,
@@ -157,10 +175,20 @@ struct Ours {
 }
 
 impl Ours {
-    fn new(cr: &Creds, g: Group, cookie: bool, mtu: u16) -> Self {
-        let suites = [CipherSuite::EcdheEcdsaAes128GcmSha256];
+    fn new(cr: &Creds, v: Version, g: Group, cookie: bool, mtu: u16) -> Self {
+        let (suites, versions) = match v {
+            Version::V12 => (
+                [CipherSuite::EcdheEcdsaAes128GcmSha256],
+                [ProtocolVersion::Dtls12],
+            ),
+            Version::V13 => (
+                [CipherSuite::Tls13Aes128GcmSha256],
+                [ProtocolVersion::Dtls13],
+            ),
+        };
         Ours {
             client: Config::builder()
+                .versions(&versions)
                 .certificate(cr.client.clone())
                 .peer_fingerprint(cr.server.fingerprint(HashAlg::Sha256))
                 .cipher_suites(&suites)
@@ -169,6 +197,7 @@ impl Ours {
                 .build()
                 .unwrap(),
             server: Config::builder()
+                .versions(&versions)
                 .certificate(cr.server.clone())
                 .peer_fingerprint(cr.client.fingerprint(HashAlg::Sha256))
                 .cipher_suites(&suites)
@@ -195,6 +224,10 @@ impl Ours {
                 break;
             }
         }
+        // DTLS 1.3: the server's ACK of the client's last flight.
+        while let Some(n) = s.poll_transmit(0, buf).unwrap() {
+            c.handle_datagram(0, &buf[..n]).unwrap();
+        }
         for e in [&mut c, &mut s] {
             let mut ok = false;
             while let Some(ev) = e.poll_event() {
@@ -209,6 +242,7 @@ impl Ours {
 // --- dimpl -----------------------------------------------------------------------------------
 
 struct Dimpl {
+    version: Version,
     client: Arc<dimpl::Config>,
     server: Arc<dimpl::Config>,
     client_cert: DtlsCertificate,
@@ -219,14 +253,18 @@ struct Dimpl {
 }
 
 impl Dimpl {
-    fn new(cr: &Creds, g: Group, cookie: bool, mtu: usize) -> Self {
+    fn new(cr: &Creds, v: Version, g: Group, cookie: bool, mtu: usize) -> Self {
+        let (s12, s13): (&[Dtls12CipherSuite], &[Dtls13CipherSuite]) = match v {
+            Version::V12 => (&[Dtls12CipherSuite::ECDHE_ECDSA_AES128_GCM_SHA256], &[]),
+            Version::V13 => (&[], &[Dtls13CipherSuite::AES_128_GCM_SHA256]),
+        };
         let cfg = |server: bool| {
             Arc::new(
                 dimpl::Config::builder()
                     .mtu(mtu)
                     .kx_groups(g.dimpl())
-                    .dtls12_cipher_suites(&[Dtls12CipherSuite::ECDHE_ECDSA_AES128_GCM_SHA256])
-                    .dtls13_cipher_suites(&[])
+                    .dtls12_cipher_suites(s12)
+                    .dtls13_cipher_suites(s13)
                     .require_client_certificate(true)
                     .use_server_cookie(server && cookie)
                     .build()
@@ -234,6 +272,7 @@ impl Dimpl {
             )
         };
         Dimpl {
+            version: v,
             client: cfg(false),
             server: cfg(true),
             client_cert: dimpl_cert(&cr.client),
@@ -260,9 +299,13 @@ impl Dimpl {
     }
 
     fn handshake(&self, buf: &mut [u8]) -> (Dtls, Dtls) {
-        let mut c = Dtls::new_12(self.client.clone(), self.client_cert.clone(), self.now);
+        let new = match self.version {
+            Version::V12 => Dtls::new_12,
+            Version::V13 => Dtls::new_13,
+        };
+        let mut c = new(self.client.clone(), self.client_cert.clone(), self.now);
         c.set_active(true);
-        let mut s = Dtls::new_12(self.server.clone(), self.server_cert.clone(), self.now);
+        let mut s = new(self.server.clone(), self.server_cert.clone(), self.now);
         c.handle_timeout(self.now).unwrap();
         s.handle_timeout(self.now).unwrap();
         let (mut cd, mut sd) = (false, false);
@@ -274,6 +317,12 @@ impl Dimpl {
             }
         }
         assert!(cd && sd, "dimpl handshake did not complete");
+        // DTLS 1.3: anything left (the server's ACK) is delivered too.
+        Self::pump(&mut s, &mut c, &self.client_fp, buf);
+        Self::pump(&mut c, &mut s, &self.server_fp, buf);
+        if self.version == Version::V13 {
+            assert_eq!(c.protocol_version(), Some(dimpl::ProtocolVersion::DTLS1_3));
+        }
         (c, s)
     }
 }
@@ -422,21 +471,36 @@ fn kib(b: f64) -> String {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let versions: Vec<Version> = if std::env::args().any(|a| a == "--v12") {
+        vec![Version::V12]
+    } else if std::env::args().any(|a| a == "--v13") {
+        vec![Version::V13]
+    } else {
+        vec![Version::V12, Version::V13]
+    };
     let (rounds, target) = if quick { (3, 0.1) } else { (7, 0.3) };
     let cr = Creds {
         server: Certificate::generate("bench-server").unwrap(),
         client: Certificate::generate("bench-client").unwrap(),
     };
-    let mut buf = vec![0u8; 2048];
     println!("# dtls-proto vs dimpl 0.9 (same run, {rounds} rounds, CPU time, medians)");
+    for v in versions {
+        run(&cr, v, quick, rounds, target);
+    }
+}
 
-    println!("\n### Handshakes: DTLS 1.2, mutual auth (ECDSA P-256, fingerprints), AES-128-GCM\n");
+fn run(cr: &Creds, ver: Version, quick: bool, rounds: usize, target: f64) {
+    let mut buf = vec![0u8; 2048];
+    println!(
+        "\n### Handshakes: {}, mutual auth (ECDSA P-256, fingerprints), AES-128-GCM\n",
+        ver.name()
+    );
     println!("| scenario | ours hs/s | dimpl hs/s | ours/dimpl |");
     println!("| --- | ---: | ---: | ---: |");
     for g in [Group::P256, Group::X25519] {
         for cookie in [false, true] {
-            let ours = Ours::new(&cr, g, cookie, 1200);
-            let dim = Dimpl::new(&cr, g, cookie, 1200);
+            let ours = Ours::new(cr, ver, g, cookie, 1200);
+            let dim = Dimpl::new(cr, ver, g, cookie, 1200);
             let n_o = calibrate(target, |n| timed(n, || drop(ours.handshake(&mut buf))));
             let n_d = calibrate(target, |n| timed(n, || drop(dim.handshake(&mut buf))));
             let mut v: [Vec<f64>; 3] = Default::default();
@@ -461,8 +525,8 @@ fn main() {
     // Records: 1200-byte payload, MTU 1500.
     let payload: Vec<u8> = (0..RECORD).map(|i| i as u8).collect();
     let batch = 256;
-    let ours = Ours::new(&cr, Group::P256, false, 1500);
-    let dim = Dimpl::new(&cr, Group::P256, false, 1500);
+    let ours = Ours::new(cr, ver, Group::P256, false, 1500);
+    let dim = Dimpl::new(cr, ver, Group::P256, false, 1500);
     let (c, s) = ours.handshake(&mut buf);
     let mut ro = OursRecords {
         c,
@@ -500,7 +564,10 @@ fn main() {
         }
         ratio.push(a[2] / b[2]);
     }
-    println!("\n### Application records, 1200 B, AES-128-GCM\n");
+    println!(
+        "\n### Application records ({}), 1200 B, AES-128-GCM\n",
+        ver.name()
+    );
     println!("| stack | seal rec/s | open rec/s | seal+open rec/s | Gbit/s (seal+open) |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for (i, name) in ["ours", "dimpl"].iter().enumerate() {
@@ -532,8 +599,8 @@ fn main() {
 
     // Heap per established association.
     let k = if quick { 16 } else { 64 };
-    let ours = Ours::new(&cr, Group::P256, false, 1200);
-    let dim = Dimpl::new(&cr, Group::P256, false, 1200);
+    let ours = Ours::new(cr, ver, Group::P256, false, 1200);
+    let dim = Dimpl::new(cr, ver, Group::P256, false, 1200);
     drop(ours.handshake(&mut buf));
     drop(dim.handshake(&mut buf));
     let (cs, ss): (Vec<_>, Vec<_>) = (0..k)
@@ -550,7 +617,10 @@ fn main() {
         })
         .unzip();
     let (d_c, d_s) = (per_item(cs), per_item(ss));
-    println!("\n### Heap per established association (P-256), and allocations per record\n");
+    println!(
+        "\n### Heap per established association ({}, P-256), and allocations per record\n",
+        ver.name()
+    );
     println!("| figure | ours | dimpl |");
     println!("| --- | ---: | ---: |");
     println!("| server, Rust heap | {} | {} |", kib(o_s.0), kib(d_s.0));
