@@ -199,8 +199,10 @@ impl Flight {
         self.cursor.is_some()
     }
 
-    /// The epoch of the next piece.
-    pub fn next_epoch(&self) -> Option<Epoch> {
+    /// The epoch of the next piece (past what the peer acknowledged, so that the caller sizes
+    /// the record for the epoch it will really be sealed in).
+    pub fn next_epoch(&mut self) -> Option<Epoch> {
+        self.skip_acked();
         let (i, _) = self.cursor?;
         self.items.get(i).map(FlightItem::epoch)
     }
@@ -282,6 +284,38 @@ impl Flight {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing: with the first item (epoch 0) acknowledged, the next piece comes from
+    /// an epoch-2 item, and `next_epoch` must say so before the caller sizes the record by it
+    /// (a plaintext header is smaller than a protected record's overhead: the record then went
+    /// over the MTU).
+    #[test]
+    fn next_epoch_skips_what_was_acknowledged() {
+        let mut f = Flight::default();
+        f.push(FlightItem::Handshake {
+            epoch: 0,
+            msg_type: HandshakeType::ServerHello,
+            msg_seq: 1,
+            body: vec![1; 40],
+        });
+        f.push(FlightItem::Handshake {
+            epoch: 2,
+            msg_type: HandshakeType::EncryptedExtensions,
+            msg_seq: 2,
+            body: vec![2; 40],
+        });
+        f.start();
+        let first = f.next_piece(200).unwrap();
+        let rn = RecordNumber {
+            epoch: 0,
+            sequence_number: 7,
+        };
+        f.record_sent(rn, &first);
+        assert!(!f.ack(&[rn]));
+        f.start();
+        assert_eq!(f.next_epoch(), Some(2));
+        assert_eq!(f.next_piece(200).unwrap().epoch, 2);
+    }
 
     #[test]
     fn fragments_and_restarts() {
