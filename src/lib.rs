@@ -52,6 +52,7 @@ pub mod front_door;
 pub mod handshake;
 pub mod msgs;
 pub mod names;
+pub(crate) mod negotiate;
 pub mod record;
 pub mod sdp;
 pub mod srtp;

@@ -364,36 +364,8 @@ fn on_server_hello(
             return Err(Error::illegal("server cannot use uncompressed points"));
         }
     }
-    let alpn = match sh.extensions.get(ExtensionType::Alpn) {
-        None => None,
-        Some(d) => {
-            let list = ext::read_alpn(d).ok_or(Error::decode("bad ALPN"))?;
-            if list.len() != 1 || !cfg.alpn.contains(&list[0]) {
-                return Err(Error::illegal(
-                    "server chose an ALPN protocol we did not offer",
-                ));
-            }
-            list.into_iter().next()
-        }
-    };
-    let srtp = match sh.extensions.get(ExtensionType::UseSrtp) {
-        None => None,
-        Some(d) => {
-            let s = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
-            // RFC 5764 §4.1.1: exactly one profile, one we offered. §4.1.3: the server either
-            // echoes our MKI or answers with an empty one (it will not use MKIs, as OpenSSL
-            // always answers); only a different non-empty MKI is an error.
-            if s.profiles.len() != 1 || !cfg.srtp_profiles.contains(&s.profiles[0]) {
-                return Err(Error::illegal(
-                    "server chose an SRTP profile we did not offer",
-                ));
-            }
-            if !s.mki.is_empty() && s.mki != cfg.srtp_mki {
-                return Err(Error::illegal("server changed the SRTP MKI"));
-            }
-            Some((s.profiles[0], s.mki))
-        }
-    };
+    let alpn = crate::negotiate::client_alpn(&cfg, &sh.extensions)?;
+    let srtp = crate::negotiate::client_srtp(&cfg, &sh.extensions)?;
     Ok(Pending {
         client_random,
         server_random: sh.random,

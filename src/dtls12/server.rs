@@ -311,41 +311,8 @@ fn on_client_hello(
             .cipher_suites
             .contains(&CipherSuite::EmptyRenegotiationInfoScsv),
     };
-    let alpn = match (e.get(ExtensionType::Alpn), cfg.alpn.is_empty()) {
-        (Some(d), false) => {
-            let theirs = ext::read_alpn(d).ok_or(Error::decode("bad ALPN"))?;
-            let pick = cfg
-                .alpn
-                .iter()
-                .find(|p| theirs.contains(p))
-                .ok_or(Error::misbehaved(
-                    AlertDescription::NoApplicationProtocol,
-                    "no ALPN protocol in common",
-                ))?;
-            Some(pick.clone())
-        }
-        _ => None,
-    };
-    // RFC 5764 §4.1.1: our preference order; no common profile means no use_srtp at all,
-    // and the handshake goes on.
-    let srtp = match e.get(ExtensionType::UseSrtp) {
-        Some(d) if !cfg.srtp_profiles.is_empty() => {
-            let theirs = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
-            cfg.srtp_profiles
-                .iter()
-                .find(|p| theirs.profiles.contains(p))
-                // RFC 5764 §4.1.3: echo the client's MKI, or answer empty to decline it.
-                .map(|p| {
-                    let mki = if cfg.srtp_accept_mki {
-                        theirs.mki.clone()
-                    } else {
-                        Vec::new()
-                    };
-                    (*p, mki)
-                })
-        }
-        _ => None,
-    };
+    let alpn = crate::negotiate::server_alpn(&cfg, e)?;
+    let srtp = crate::negotiate::server_srtp(&cfg, e)?;
 
     let mut server_random = core.random32()?;
     if cfg.versions.contains(&ProtocolVersion::Dtls13) {

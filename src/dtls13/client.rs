@@ -32,11 +32,10 @@ use crate::common::Common;
 use crate::error::Error;
 use crate::event::Negotiated;
 use crate::handshake::reassembly::Message;
-use crate::msgs::codec::Codec;
 use crate::msgs::enums::{
     AlertDescription, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion,
 };
-use crate::msgs::extensions::{self as ext, Extensions, UseSrtp};
+use crate::msgs::extensions::Extensions;
 use crate::msgs::extensions13::{
     self as x13, Cookie, ExtensionContext, KeyShareClientHello, KeyShareEntry,
     KeyShareHelloRetryRequest, KeyShareServerHello, SupportedVersionsClient,
@@ -468,34 +467,8 @@ fn on_hello_retry_request(
 type SrtpAlpn = (Option<(u16, Vec<u8>)>, Option<Vec<u8>>);
 
 fn read_srtp_alpn(common: &Common, e: &Extensions) -> Result<SrtpAlpn, Error> {
-    let cfg = &common.cfg;
-    let alpn = match e.get(ExtensionType::Alpn) {
-        None => None,
-        Some(d) => {
-            let list = ext::read_alpn(d).ok_or(Error::decode("bad ALPN"))?;
-            if list.len() != 1 || !cfg.alpn.contains(&list[0]) {
-                return Err(Error::illegal(
-                    "server chose an ALPN protocol we did not offer",
-                ));
-            }
-            list.into_iter().next()
-        }
-    };
-    let srtp = match e.get(ExtensionType::UseSrtp) {
-        None => None,
-        Some(d) => {
-            let s = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
-            if s.profiles.len() != 1 || !cfg.srtp_profiles.contains(&s.profiles[0]) {
-                return Err(Error::illegal(
-                    "server chose an SRTP profile we did not offer",
-                ));
-            }
-            if !s.mki.is_empty() && s.mki != cfg.srtp_mki {
-                return Err(Error::illegal("server changed the SRTP MKI"));
-            }
-            Some((s.profiles[0], s.mki))
-        }
-    };
+    let alpn = crate::negotiate::client_alpn(&common.cfg, e)?;
+    let srtp = crate::negotiate::client_srtp(&common.cfg, e)?;
     if e.has(ExtensionType::ServerName) && common.server_name.is_none() {
         return Err(Error::misbehaved(
             AlertDescription::UnsupportedExtension,

@@ -393,8 +393,8 @@ fn finish_hello(
     }
     common.hash_in(msg);
 
-    let srtp = negotiate_srtp(common, e)?;
-    let alpn = negotiate_alpn(common, e)?;
+    let srtp = crate::negotiate::server_srtp(&common.cfg, e)?;
+    let alpn = crate::negotiate::server_alpn(&common.cfg, e)?;
 
     let server_random = common.random32()?;
     let mut sx = Extensions::default();
@@ -511,44 +511,4 @@ fn finish_hello(
     } else {
         ServerState::AwaitFinished(a)
     }))
-}
-
-fn negotiate_srtp(common: &Common, e: &Extensions) -> Result<Option<(u16, Vec<u8>)>, Error> {
-    let cfg = &common.cfg;
-    Ok(match e.get(ExtensionType::UseSrtp) {
-        Some(d) if !cfg.srtp_profiles.is_empty() => {
-            let theirs = UseSrtp::from_bytes(d).ok_or(Error::decode("bad use_srtp"))?;
-            cfg.srtp_profiles
-                .iter()
-                .find(|p| theirs.profiles.contains(p))
-                .map(|p| {
-                    let mki = if cfg.srtp_accept_mki {
-                        theirs.mki.clone()
-                    } else {
-                        Vec::new()
-                    };
-                    (*p, mki)
-                })
-        }
-        _ => None,
-    })
-}
-
-fn negotiate_alpn(common: &Common, e: &Extensions) -> Result<Option<Vec<u8>>, Error> {
-    let cfg = &common.cfg;
-    match (e.get(ExtensionType::Alpn), cfg.alpn.is_empty()) {
-        (Some(d), false) => {
-            let theirs = ext::read_alpn(d).ok_or(Error::decode("bad ALPN"))?;
-            let pick = cfg
-                .alpn
-                .iter()
-                .find(|p| theirs.contains(p))
-                .ok_or(Error::misbehaved(
-                    AlertDescription::NoApplicationProtocol,
-                    "no ALPN protocol in common",
-                ))?;
-            Ok(Some(pick.clone()))
-        }
-        _ => Ok(None),
-    }
 }
