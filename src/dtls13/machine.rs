@@ -392,7 +392,6 @@ impl Dtls13 {
         now: Millis,
         msg: &Message,
     ) -> Result<(), Error> {
-        let _ = now;
         if msg.epoch < 3 {
             common.stats.dropped.unexpected += 1;
             return Ok(());
